@@ -1,0 +1,6 @@
+"""birthlink's contracts: the pydantic models every other package speaks.
+
+Imports nothing of ours. `birth` is what hospitals post, `records` the
+department-neutral records a step sends, `envelope`/`commands`/`replies` what
+travels on the bus.
+"""
