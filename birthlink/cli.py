@@ -1,0 +1,189 @@
+"""The `birthlink` command line (typer)."""
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Coroutine
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from birthlink import logs
+
+app = typer.Typer(help="birthlink: one birth event, five departments.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for hospitals and operators.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+
+
+def _run(coro: Coroutine[Any, Any, None]) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(coro)
+
+
+@app.callback()
+def _main(
+    json_logs: Annotated[bool | None, typer.Option("--json-logs/--console-logs")] = None,
+) -> None:
+    logs.configure(json=json_logs)
+
+
+@app.command()
+def up(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    demo: Annotated[int, typer.Option(help="Post this many sample births once up.")] = 0,
+) -> None:
+    """Everything in one process on embedded defaults (SQLite, in-process bus, sandbox)."""
+    from birthlink.up import up as serve
+
+    _run(serve(host, port, demo=demo))
+
+
+@app.command()
+def demo(
+    count: Annotated[int, typer.Option("--count", "-n")] = 10,
+    url: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+    key: Annotated[str, typer.Option(envvar="BIRTHLINK_KEY", help="A hospital key.")] = "",
+) -> None:
+    """Post sample births to a running gateway and show how each ended."""
+    from birthlink.demo import run_demo
+
+    if not key:
+        raise typer.BadParameter("give a hospital key (--key or BIRTHLINK_KEY)")
+    outcomes = asyncio.run(run_demo(url, key, count))
+    if any(o.status != "completed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def gateway(host: Host = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000) -> None:
+    """The HTTP API only (intake, status, tracking, callbacks)."""
+    from gateway.api.app import create_app
+    from gateway.bootstrap import bootstrap
+    from gateway.settings import GatewaySettings
+
+    runtime = bootstrap(GatewaySettings())
+    uvicorn.run(create_app(runtime, roles=()), host=host, port=port, log_config=None)
+
+
+async def _roles(*roles: Any) -> None:
+    from gateway.bootstrap import bootstrap
+    from gateway.settings import GatewaySettings
+
+    runtime = bootstrap(GatewaySettings())
+    await runtime.start(roles)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runtime.stop()
+
+
+@app.command()
+def orchestrator() -> None:
+    """Apply department replies and run the timers (retries, polling, deadlines)."""
+    _run(_roles("orchestrator", "timers"))
+
+
+@app.command()
+def relay() -> None:
+    """Publish the outbox to the broker."""
+    _run(_roles("relay"))
+
+
+@app.command()
+def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa or hrss")]) -> None:
+    """One department's adapter: consume its queue, call its API."""
+    from adapters._runtime.settings import AdapterSettings
+    from adapters.registry import AdapterRuntime
+    from bus.factory import make_transport
+
+    async def run() -> None:
+        settings = AdapterSettings()
+        transport = make_transport(settings.amqp_url)
+        await transport.start()
+        adapters = AdapterRuntime([department], transport, settings)
+        await adapters.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await transport.close()
+        await adapters.close()
+
+    _run(run())
+
+
+@app.command()
+def sandbox(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8100,
+    gateway_url: Annotated[str, typer.Option("--gateway")] = "http://127.0.0.1:8000",
+) -> None:
+    """The five simulated departments, calling back the gateway at --gateway."""
+    from sandbox.app import create_sandbox
+    from sandbox.settings import SandboxSettings
+
+    departments = create_sandbox(SandboxSettings(gateway_url=gateway_url))
+    uvicorn.run(departments.app, host=host, port=port, log_config=None)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the saga store's schema up to date."""
+    from gateway.settings import GatewaySettings
+    from gateway.store.db import Database
+    from gateway.store.migrate import migrate as run_migrations
+
+    async def run() -> None:
+        db = Database(GatewaySettings().database_url)
+        await run_migrations(db)
+        await db.dispose()
+
+    _run(run())
+    typer.echo("schema up to date")
+
+
+@keys_app.command("create")
+def keys_create(
+    hospital: Annotated[str | None, typer.Option(help="Hospital code the key is bound to.")] = None,
+    operator: Annotated[str | None, typer.Option(help="Operator's name.")] = None,
+) -> None:
+    """Make a key; it is printed once, as the last line."""
+    from gateway.clock import SystemClock
+    from gateway.keys import create_key
+    from gateway.settings import GatewaySettings
+    from gateway.store.db import Database
+    from gateway.store.migrate import migrate as run_migrations
+
+    if bool(hospital) == bool(operator):
+        raise typer.BadParameter("give exactly one of --hospital CODE or --operator NAME")
+    made: list[str] = []
+
+    async def run() -> None:
+        db = Database(GatewaySettings().database_url)
+        await run_migrations(db)
+        async with db.write() as session:
+            made.append(
+                await create_key(
+                    session,
+                    role="hospital" if hospital else "operator",
+                    name=hospital or operator or "",
+                    hospital_code=hospital,
+                    now=SystemClock().now(),
+                )
+            )
+        await db.dispose()
+
+    asyncio.run(run())
+    typer.echo(f"{'hospital ' + hospital if hospital else 'operator ' + str(operator)} key:")
+    typer.echo(made[0])
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,100 @@
+"""`birthlink up`: every role in one process, on embedded defaults.
+
+The API, the tracking page, the orchestrator, relay and timers, the five
+adapters, and (unless departments are configured) the sandbox departments
+mounted at `/sandbox` of the same server.
+"""
+
+import asyncio
+import os
+
+import uvicorn
+from rich.console import Console
+
+from adapters._runtime.settings import AdapterSettings
+from adapters.registry import AdapterRuntime
+from birthlink.demo import run_demo
+from birthlink.samples import DEMO_HOSPITAL
+from bus.topology import DEPARTMENTS
+from gateway.api.app import create_app
+from gateway.bootstrap import Runtime, bootstrap
+from gateway.keys import create_key
+from gateway.settings import GatewaySettings
+from sandbox.app import create_sandbox
+from sandbox.settings import SandboxSettings
+
+
+class AdaptersCompanion:
+    """The adapters as a companion of the gateway runtime."""
+
+    def __init__(self, runtime: AdapterRuntime) -> None:
+        self.runtime = runtime
+
+    async def start(self) -> None:
+        await self.runtime.start()
+
+    async def stop(self) -> None:
+        await self.runtime.close()
+
+
+def departments_configured() -> bool:
+    """Whether real (or separately run) departments were named in the environment."""
+    names = ["BIRTHLINK_DEPARTMENTS_URL"] + [f"BIRTHLINK_{d.upper()}_URL" for d in DEPARTMENTS]
+    return any(os.environ.get(n) for n in names)
+
+
+def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, uvicorn.Server]:
+    """The runtime with its companions, and a server for the app."""
+    base = f"http://{host}:{port}"
+    runtime = bootstrap(settings)
+    adapter_settings = AdapterSettings()
+    sandbox = None
+    if not departments_configured():
+        adapter_settings = adapter_settings.model_copy(
+            update={"departments_url": f"{base}/sandbox"}
+        )
+        sandbox = create_sandbox(SandboxSettings(gateway_url=base))
+        runtime.companions.append(sandbox)
+    adapters = AdapterRuntime(DEPARTMENTS, runtime.transport, adapter_settings)
+    runtime.companions.append(AdaptersCompanion(adapters))
+    app = create_app(runtime)
+    if sandbox is not None:
+        app.mount("/sandbox", sandbox.app)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    return runtime, uvicorn.Server(config)
+
+
+async def up(host: str, port: int, *, demo: int = 0, console: Console | None = None) -> None:
+    """Serve until interrupted; print where, a demo hospital key, and run a demo."""
+    console = console or Console()
+    settings = GatewaySettings()
+    runtime, server = assemble(settings, host, port)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            await serving  # it failed to start: raise why
+            return
+        await asyncio.sleep(0.05)
+    async with runtime.db.write() as session:
+        key = await create_key(
+            session,
+            role="hospital",
+            name="demo",
+            hospital_code=DEMO_HOSPITAL["code"],
+            now=runtime.clock.now(),
+        )
+    base = f"http://{host}:{port}"
+    transport = "RabbitMQ" if settings.amqp_url else "in-process"
+    console.print(
+        f"[bold]birthlink is up[/] at {base}  (store: {settings.database_url}, "
+        f"transport: {transport})"
+    )
+    console.print(f"  API docs:        {base}/docs")
+    console.print(f"  tracking page:   {base}/track")
+    if not departments_configured():
+        console.print(f"  sandbox:         {base}/sandbox/nhc/_sandbox/records")
+    console.print(f"  demo hospital:   {DEMO_HOSPITAL['code']}  key: {key}")
+    if demo:
+        await run_demo(base, key, demo, console=console)
+        console.print("Still serving; Ctrl-C to stop.")
+    await serving

@@ -1,0 +1,120 @@
+"""Hospitals post births and read them back; the schema is public."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from contracts.problems import BirthEventInvalid, birth_event_json_schema, parse_birth_event
+from gateway.api.deps import PrincipalDep, RuntimeDep, read_json
+from gateway.api.problems import ProblemError
+from gateway.api.views import birth_view, history_view, links
+from gateway.intake import accept
+from gateway.keys import Principal
+from gateway.store.tables import Birth
+
+router = APIRouter()
+
+BIRTH_EVENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "/v1/schemas/birth-event.json"}}},
+    }
+}
+
+
+@router.get("/v1/schemas/birth-event.json", tags=["schemas"])
+async def birth_event_schema() -> dict[str, Any]:
+    """The birth event v1 as JSON Schema."""
+    return birth_event_json_schema()
+
+
+@router.post(
+    "/v1/births",
+    status_code=202,
+    tags=["births"],
+    openapi_extra=BIRTH_EVENT_BODY,
+    responses={200: {"description": "The same birth, posted again"}},
+)
+async def post_birth(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+    """Accept one birth event: 202 with a tracking id, or every wrong field named."""
+    if principal.role != "hospital":
+        raise ProblemError(403, "Only hospitals post births")
+    data = await read_json(request, runtime.settings.max_body_bytes)
+    try:
+        event = parse_birth_event(data, now=runtime.clock.now())
+    except BirthEventInvalid as invalid:
+        raise ProblemError(
+            422,
+            "Invalid birth event",
+            f"{len(invalid.problems)} field(s) are wrong.",
+            errors=[p.model_dump() for p in invalid.problems],
+        ) from None
+    if event.hospital.code != principal.hospital_code:
+        raise ProblemError(
+            403,
+            "Wrong hospital",
+            "This key is bound to another hospital code.",
+            errors=[
+                {
+                    "pointer": "/hospital/code",
+                    "code": "not_your_hospital",
+                    "message": "the key does not belong to this hospital",
+                    "message_zh": "该密钥不属于此医疗机构",
+                }
+            ],
+        )
+    result = await accept(
+        runtime.orchestrator,
+        event,
+        data,
+        actor=principal.actor,
+        jurisdiction=runtime.settings.jurisdiction,
+    )
+    if result.outcome == "conflict":
+        raise ProblemError(
+            409,
+            "Another body under the same hospital_record_id",
+            "This hospital_record_id was posted before with different content; "
+            "send a correction instead.",
+            birth_id=result.birth_id,
+        )
+    body = {
+        "birth_id": result.birth_id,
+        "tracking_code": result.tracking_code,
+        "status": result.status,
+        "links": links(result.birth_id),
+    }
+    status = 202 if result.outcome == "created" else 200
+    return JSONResponse(
+        body, status_code=status, headers={"Location": links(result.birth_id)["self"]}
+    )
+
+
+async def _visible_birth(runtime: RuntimeDep, principal: Principal, birth_id: str) -> Birth:
+    """The birth if this caller may see it; 404 otherwise (no hint that it exists)."""
+    async with runtime.db.read() as session:
+        birth = await session.get(Birth, birth_id)
+    if birth is None or (
+        principal.role == "hospital" and birth.hospital_code != principal.hospital_code
+    ):
+        raise ProblemError(404, "No such birth")
+    return birth
+
+
+@router.get("/v1/births/{birth_id}", tags=["births"])
+async def get_birth(birth_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The birth: status, each step, versions."""
+    birth = await _visible_birth(runtime, principal, birth_id)
+    async with runtime.db.read() as session:
+        return await birth_view(session, birth)
+
+
+@router.get("/v1/births/{birth_id}/history", tags=["births"])
+async def get_history(
+    birth_id: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Every transition, oldest first."""
+    await _visible_birth(runtime, principal, birth_id)
+    async with runtime.db.read() as session:
+        return {"birth_id": birth_id, "events": await history_view(session, birth_id)}

@@ -1,0 +1,68 @@
+"""`POST /v1/callbacks/{department}`: signed answers from departments."""
+
+import hashlib
+import json
+from datetime import datetime
+
+import structlog
+from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy import select
+
+from contracts.steps import Department, Step
+from gateway.api.deps import RuntimeDep
+from gateway.api.problems import ProblemError
+from gateway.callbacks import CallbackError, parse_callback, verify_signature
+from gateway.saga.machine import Saga
+from gateway.store.tables import StepRow
+
+router = APIRouter()
+log = structlog.get_logger()
+
+
+@router.post("/v1/callbacks/{department}", status_code=204, tags=["callbacks"])
+async def department_callback(
+    department: Department,
+    request: Request,
+    runtime: RuntimeDep,
+    x_birthlink_signature: str | None = Header(default=None),
+) -> Response:
+    """A department finished a request it accepted earlier."""
+    body = await request.body()
+    if len(body) > runtime.settings.max_body_bytes:
+        raise ProblemError(413, "Body too large")
+    ok = verify_signature(
+        x_birthlink_signature,
+        body,
+        runtime.settings.department_secret(department.value),
+        now=int(runtime.clock.now().timestamp()),
+        tolerance_s=runtime.settings.callback_tolerance_s,
+    )
+    if not ok:
+        log.warning("callback.refused", department=department.value)
+        raise ProblemError(401, "Bad or stale signature")
+    try:
+        callback = parse_callback(department.value, json.loads(body))
+    except (ValueError, CallbackError) as exc:
+        raise ProblemError(400, "Malformed callback", str(exc)) from None
+    async with runtime.db.read() as session:
+        row = await session.scalar(
+            select(StepRow).where(
+                StepRow.department == department.value,
+                StepRow.department_ref == callback.reference,
+            )
+        )
+    if row is None:
+        raise ProblemError(404, "Unknown reference")
+    step = Step(row.step)
+
+    def apply(saga: Saga, now: datetime) -> None:
+        saga.on_reply(step, callback.reply, saga.steps[step].attempt, now)
+
+    await runtime.orchestrator.update(
+        row.birth_id,
+        apply,
+        actor=f"department:{department.value}",
+        inbox=(f"callback:{department.value}", hashlib.sha256(body).hexdigest()),
+    )
+    log.info("callback.accepted", department=department.value, birth_id=row.birth_id)
+    return Response(status_code=204)

@@ -1,0 +1,123 @@
+"""Wires the gateway's roles from settings: store, transport, orchestrator,
+relay, timers. `bootstrap(settings, transport=..., db=...)` lets tests pass
+their own; `start(roles)` runs the chosen roles as background tasks."""
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from bus.base import Transport
+from bus.factory import make_transport
+from bus.topology import ORCHESTRATOR_QUEUE
+from gateway.clock import Clock, SystemClock
+from gateway.orchestrator import Orchestrator
+from gateway.relay import Relay
+from gateway.saga.machine import Policy
+from gateway.saga.plan import make_plan
+from gateway.settings import GatewaySettings
+from gateway.store.db import Database
+from gateway.store.migrate import migrate
+from gateway.timers import Sweeper
+
+log = structlog.get_logger()
+
+Role = Literal["relay", "orchestrator", "timers"]
+ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers")
+
+
+class Companion(Protocol):
+    """Something that runs beside the gateway in one process (adapters, sandbox)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+def policy_from(settings: GatewaySettings) -> Policy:
+    from datetime import timedelta
+
+    return Policy(
+        dispatch_lease=settings.dispatch_lease,
+        poll_after=settings.poll_after,
+        step_deadline=settings.step_deadline,
+        retry_ladder=tuple(timedelta(seconds=s) for s in settings.retry_ladder_s),
+    )
+
+
+@dataclass
+class Runtime:
+    """The gateway's parts, and the background tasks of the roles it runs."""
+
+    settings: GatewaySettings
+    db: Database
+    transport: Transport
+    clock: Clock
+    orchestrator: Orchestrator
+    relay: Relay
+    sweeper: Sweeper
+    companions: list[Companion] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _started: bool = False
+
+    async def start(self, roles: Iterable[Role] = ALL_ROLES, *, migrate_db: bool = True) -> None:
+        """Migrate, connect, start companions, then run the roles."""
+        if self._started:
+            return
+        self._started = True
+        if migrate_db:
+            await migrate(self.db)
+        await self.transport.start()
+        for companion in self.companions:
+            await companion.start()
+        roles = set(roles)
+        if "orchestrator" in roles:
+            await self.transport.subscribe(ORCHESTRATOR_QUEUE, self.orchestrator.handle_reply)
+        if "relay" in roles:
+            self._spawn(self.relay.run(), "relay")
+        if "timers" in roles:
+            self._spawn(self.sweeper.run(), "timers")
+        log.info("gateway.started", roles=sorted(roles))
+
+    async def transport_ready(self) -> bool:
+        """Whether the broker answers (the in-process bus always does)."""
+        return await self.transport.ready()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    async def stop(self) -> None:
+        """Stop the roles, the companions and the connections, newest first."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for companion in reversed(self.companions):
+            await companion.stop()
+        await self.transport.close()
+        await self.db.dispose()
+        self._started = False
+
+
+def bootstrap(
+    settings: GatewaySettings,
+    *,
+    transport: Transport | None = None,
+    db: Database | None = None,
+    clock: Clock | None = None,
+) -> Runtime:
+    """Build the runtime; nothing connects until `start`."""
+    db = db or Database(settings.database_url)
+    transport = transport or make_transport(settings.amqp_url)
+    clock = clock or SystemClock()
+    plan = make_plan(card_waits_for_insurance=settings.card_waits_for_insurance)
+    relay = Relay(
+        db, transport, clock, batch=settings.relay_batch, interval_s=settings.relay_interval_s
+    )
+    orchestrator = Orchestrator(db, plan, policy_from(settings), clock, on_commit=relay.wake)
+    sweeper = Sweeper(db, orchestrator, clock, interval_s=settings.sweep_interval_s)
+    return Runtime(settings, db, transport, clock, orchestrator, relay, sweeper)

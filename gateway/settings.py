@@ -1,0 +1,59 @@
+"""Gateway settings (pydantic-settings, prefix `BIRTHLINK_`). Built once in the
+process's entry point and passed down; never read at import time."""
+
+from datetime import timedelta
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEPARTMENTS = ("nhc", "cdc", "mps", "nhsa", "hrss")
+
+
+def database_url(value: str) -> str:
+    """Accept a bare SQLite path or a plain PostgreSQL URL; pick the async driver."""
+    if "://" not in value:
+        return f"sqlite+aiosqlite:///{value}"
+    scheme, rest = value.split("://", 1)
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    return value
+
+
+class GatewaySettings(BaseSettings):
+    """Everything the gateway, orchestrator, relay and timers read."""
+
+    model_config = SettingsConfigDict(env_prefix="BIRTHLINK_", extra="ignore")
+
+    database_url: str = "birthlink.db"
+    amqp_url: str | None = None
+    jurisdiction: str | None = None  # a 2-digit province code, e.g. "33"; None: everywhere
+
+    nhc_secret: SecretStr = SecretStr("dev-nhc-secret")
+    cdc_secret: SecretStr = SecretStr("dev-cdc-secret")
+    mps_secret: SecretStr = SecretStr("dev-mps-secret")
+    nhsa_secret: SecretStr = SecretStr("dev-nhsa-secret")
+    hrss_secret: SecretStr = SecretStr("dev-hrss-secret")
+    callback_tolerance_s: int = 300
+
+    max_body_bytes: int = 64 * 1024
+    step_deadline: timedelta = timedelta(hours=72)
+    dispatch_lease: timedelta = timedelta(minutes=5)
+    poll_after: timedelta = timedelta(seconds=30)
+    # Later retries when a department stays down (SPEC §4): the last one repeats.
+    retry_ladder_s: tuple[float, ...] = (10, 60, 300, 1800, 7200, 21600)
+    relay_interval_s: float = 0.2
+    relay_batch: int = 200
+    sweep_interval_s: float = 1.0
+    card_waits_for_insurance: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        return database_url(value)
+
+    def department_secret(self, department: str) -> str:
+        """The HMAC secret a department signs its callbacks with."""
+        secret: SecretStr = getattr(self, f"{department}_secret")
+        return secret.get_secret_value()

@@ -1,0 +1,91 @@
+"""Engines and transactions: one code path for SQLite and PostgreSQL.
+
+SQLite (the embedded default): WAL, `synchronous=FULL` (NORMAL can lose the last
+commits on power loss), a busy timeout, and every write in `BEGIN IMMEDIATE` on
+a single writer connection, so writers queue instead of failing with
+"database is locked". Reads use their own pool and see the last commit (WAL).
+PostgreSQL: one pool; `schema` puts everything in one schema (tests use a
+schema each).
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def _sqlite_engine(url: str, *, begin: str, **kwargs: Any) -> AsyncEngine:
+    engine = create_async_engine(url, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN out of the driver's hands so that we can say IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "busy_timeout=30000",
+            "foreign_keys=ON",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """The saga store's connections: `write()` and `read()` sessions."""
+
+    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10) -> None:
+        self.url = url
+        self.schema = schema
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.writer = _sqlite_engine(
+                url, begin="BEGIN IMMEDIATE", pool_size=1, max_overflow=0, pool_timeout=120
+            )
+            self.reader = _sqlite_engine(url, begin="BEGIN", pool_size=pool_size)
+        else:
+            connect_args: dict[str, Any] = {}
+            if schema:
+                connect_args["server_settings"] = {"search_path": schema}
+            self.writer = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
+            )
+            self.reader = self.writer
+        self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed when the block ends."""
+        async with self._write_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; nothing it does is committed."""
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        """Raise when the database cannot be reached."""
+        async with self.read() as session:
+            await session.connection()
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()

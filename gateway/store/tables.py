@@ -1,0 +1,172 @@
+"""The saga store's tables: one schema for SQLite and PostgreSQL (DESIGN.md)."""
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Naming convention: stable constraint names for migrations on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both databases (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BigInteger autoincrement is not a rowid alias on SQLite; Integer is.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: UtcDateTime}
+
+
+class Birth(Base):
+    """One birth and its current event version; `version` is the optimistic lock."""
+
+    __tablename__ = "births"
+    __table_args__ = (UniqueConstraint("hospital_code", "hospital_record_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hospital_code: Mapped[str] = mapped_column(String(32))
+    hospital_record_id: Mapped[str] = mapped_column(String(64))
+    tracking_code: Mapped[str] = mapped_column(String(14), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    event: Mapped[dict[str, Any]]
+    body_hash: Mapped[str] = mapped_column(String(64))
+    event_version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    history_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+
+class BirthVersion(Base):
+    """Every accepted version of a birth's event (corrections add versions)."""
+
+    __tablename__ = "birth_versions"
+
+    birth_id: Mapped[str] = mapped_column(ForeignKey("births.id"), primary_key=True)
+    event_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[dict[str, Any]]
+    actor: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+
+
+class StepRow(Base):
+    """One step of one birth, with the timers that drive it."""
+
+    __tablename__ = "steps"
+    __table_args__ = (
+        Index("ix_steps_due", "state", "next_attempt_at"),
+        Index("ix_steps_department_ref", "department", "department_ref"),
+    )
+
+    birth_id: Mapped[str] = mapped_column(ForeignKey("births.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    department: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(24))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    # When the sweeper must look at this step again: a retry, an expired
+    # dispatch lease, a poll of the department. NULL: nothing is due.
+    next_attempt_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None]
+    department_ref: Mapped[str | None] = mapped_column(String(64))
+    output: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class HistoryRow(Base):
+    """Append-only, gap-free per birth: every transition and who made it."""
+
+    __tablename__ = "history"
+
+    birth_id: Mapped[str] = mapped_column(ForeignKey("births.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(80))
+    step: Mapped[str | None] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxRow(Base):
+    """A message committed with the state change that caused it; the relay
+    publishes it and sets `published_at` after the broker confirmed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    exchange: Mapped[str] = mapped_column(String(64))
+    routing_key: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+
+
+class InboxRow(Base):
+    """A message a consumer has already applied: redeliveries are dropped."""
+
+    __tablename__ = "inbox"
+
+    consumer: Mapped[str] = mapped_column(String(40), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    received_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """A hospital's or operator's API key, stored as a hash only."""
+
+    __tablename__ = "api_keys"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    hospital_code: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
