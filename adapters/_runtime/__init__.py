@@ -1,0 +1,1 @@
+"""What every adapter shares: errors, the HTTP retry policy, settings and the worker."""

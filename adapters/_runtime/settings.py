@@ -1,0 +1,35 @@
+"""Settings of an adapter process (environment, prefix `BIRTHLINK_`)."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.steps import Department
+
+
+class AdapterSettings(BaseSettings):
+    """Where the departments are and how hard to try them.
+
+    A department's base URL is `{departments_url}/{department}` unless its own
+    `<DEPARTMENT>_URL` overrides it (`BIRTHLINK_MPS_URL`, …).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BIRTHLINK_", extra="ignore")
+
+    departments_url: str = "http://127.0.0.1:8000/sandbox"
+    nhc_url: str | None = None
+    cdc_url: str | None = None
+    mps_url: str | None = None
+    nhsa_url: str | None = None
+    hrss_url: str | None = None
+    http_timeout_s: float = 10
+    retry_attempts: int = 3
+    retry_max_wait_s: float = 2
+    amqp_url: str | None = None
+    prefetch: int = 32
+
+    def base_url(self, department: str) -> str:
+        """The base URL of `department` (`nhc`, `cdc`, `mps`, `nhsa`, `hrss`)."""
+        dept = Department(department)
+        override: str | None = getattr(self, f"{dept.value}_url")
+        if override:
+            return override.rstrip("/")
+        return f"{self.departments_url.rstrip('/')}/{dept.value}"

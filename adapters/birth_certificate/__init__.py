@@ -1,0 +1,1 @@
+"""Health commission (`nhc`): the birth medical certificate (出生医学证明)."""

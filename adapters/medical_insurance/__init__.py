@@ -1,0 +1,1 @@
+"""Healthcare security (`nhsa`): the child's resident medical insurance enrolment."""

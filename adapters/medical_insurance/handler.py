@@ -1,0 +1,36 @@
+"""Healthcare security's adapter: enrol the child (answered at once)."""
+
+import structlog
+
+from adapters._runtime.errors import UnsupportedCommandError
+from adapters._runtime.records import load_record
+from adapters._runtime.replies import completed
+from adapters.medical_insurance.client import InsuranceClient
+from adapters.medical_insurance.mapping import enrolment_output, enrolment_request
+from contracts.commands import PollDepartment, SubmitStep
+from contracts.records import MedicalInsuranceRecord
+from contracts.replies import StepReply
+from contracts.steps import Step
+
+log = structlog.get_logger()
+
+
+class MedicalInsuranceAdapter:
+    """`DepartmentAdapter` for `nhsa`: submit → `completed {insurance_number}`; a
+    `409` (already enrolled under another key) is a refusal like a `400`."""
+
+    def __init__(self, client: InsuranceClient) -> None:
+        self._client = client
+
+    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+        """Enrol; a refusal raises `PermanentError`."""
+        record = load_record(MedicalInsuranceRecord, cmd.record)
+        log.info("adapter.nhsa.submitting", scheme=record.scheme)
+        enrolled = await self._client.enrol(enrolment_request(record), key=cmd.idempotency_key)
+        # psn_no is a personal number: logged by its absence only.
+        log.info("adapter.nhsa.submitted")
+        return completed(enrolment_output(enrolled))
+
+    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+        """nhsa answers at once: there is nothing to poll."""
+        raise UnsupportedCommandError("nhsa answers at once; there is nothing to poll")

@@ -1,0 +1,1 @@
+"""Human resources and social security (`hrss`): the social security card, made later."""

@@ -1,0 +1,39 @@
+"""The social security card adapter: apply for the card, poll until it is made."""
+
+import structlog
+
+from adapters._runtime.records import load_record
+from adapters.social_security_card.client import CardClient
+from adapters.social_security_card.mapping import (
+    accepted_reply,
+    application_request,
+    status_reply,
+)
+from contracts.commands import PollDepartment, SubmitStep
+from contracts.records import SocialSecurityCardRecord
+from contracts.replies import StepReply
+from contracts.steps import Step
+
+log = structlog.get_logger()
+
+
+class SocialSecurityCardAdapter:
+    """`DepartmentAdapter` for `hrss`: submit → `accepted` (`reference` = `sqh`);
+    poll → `completed {card_number, mailed_at, application_number}` or `pending`."""
+
+    def __init__(self, client: CardClient) -> None:
+        self._client = client
+
+    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+        """Apply for the card; a refusal raises `PermanentError`."""
+        record = load_record(SocialSecurityCardRecord, cmd.record)
+        log.info("adapter.hrss.submitting", delivery=record.delivery)
+        answer = await self._client.apply(application_request(record), key=cmd.idempotency_key)
+        log.info("adapter.hrss.submitted", reference=answer.sqh, status=answer.zt)
+        return accepted_reply(answer)
+
+    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+        """Ask whether the card is made."""
+        status = await self._client.status(cmd.reference)
+        log.info("adapter.hrss.polled", reference=status.sqh, status=status.zt)
+        return status_reply(status)

@@ -1,0 +1,1 @@
+"""Immunisation registry (`cdc`): the newborn's vaccination record (XML)."""

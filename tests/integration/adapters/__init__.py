@@ -1,0 +1,1 @@
+"""Adapters against the sandbox departments over real HTTP."""

@@ -1,0 +1,1 @@
+"""Adapter unit tests: mappings, clients over httpx.MockTransport, the worker."""
