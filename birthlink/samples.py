@@ -20,7 +20,7 @@ GIVEN = "子涵浩宇欣怡梓萱雨桐一诺思远嘉乐沐阳安然若溪明�
 def resident_id(region: str, born: date, seq: int) -> str:
     """An 18-character resident ID with a valid check digit."""
     body = f"{region}{born:%Y%m%d}{seq % 1000:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")  # it ignores the last character
 
 
 def _name(rng: random.Random, length: int = 2) -> str:

@@ -66,7 +66,7 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
 
 async def up(host: str, port: int, *, demo: int = 0, console: Console | None = None) -> None:
     """Serve until interrupted; print where, a demo hospital key, and run a demo."""
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     settings = GatewaySettings()
     runtime, server = assemble(settings, host, port)
     serving = asyncio.create_task(server.serve())

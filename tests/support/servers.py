@@ -1,0 +1,53 @@
+"""Real HTTP servers on loopback for tests: uvicorn on a pre-bound free port."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+def bound_socket() -> socket.socket:
+    """A listening socket on a free loopback port (bound now, so no race)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()
+    return f"http://{host}:{port}"
+
+
+@asynccontextmanager
+async def serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
+    """Serve `app` on `sock` until the block ends; yield its base URL."""
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                await task
+                raise RuntimeError("server stopped while starting")
+            await asyncio.sleep(0.01)
+        yield url_of(sock)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.05, what: str = ""):  # type: ignore[no-untyped-def]
+    """Poll an async predicate until it returns something truthy; fail on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        await asyncio.sleep(interval)

@@ -1,0 +1,145 @@
+"""The whole system for end-to-end tests: gateway, orchestrator, relay, timers,
+five adapters, and the sandbox departments, each HTTP hop over real loopback
+sockets; on the in-process bus with SQLite, or on RabbitMQ with PostgreSQL."""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+
+from adapters._runtime.settings import AdapterSettings
+from adapters.registry import AdapterRuntime
+from birthlink.samples import DEMO_HOSPITAL
+from birthlink.up import AdaptersCompanion
+from bus.base import Transport
+from bus.inprocess import InProcessTransport
+from bus.rabbitmq import RabbitMQTransport
+from bus.topology import DEPARTMENTS, Topology
+from gateway.api.app import create_app
+from gateway.bootstrap import Runtime, bootstrap
+from gateway.keys import create_key
+from gateway.settings import GatewaySettings
+from gateway.store.db import Database
+from sandbox.app import create_sandbox
+from sandbox.settings import SandboxSettings
+from tests.support.servers import bound_socket, serve, url_of, wait_for
+
+AMQP_URL = os.environ.get("BIRTHLINK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PG_DSN = os.environ.get("BIRTHLINK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+KINDS = ("inprocess-sqlite", "rabbitmq-postgres")
+FINAL = ("completed", "action_required", "cancelled")
+
+
+@dataclass
+class Stack:
+    """A running system and clients for the hospital, the parents and the sandbox."""
+
+    kind: str
+    runtime: Runtime
+    gateway_url: str
+    sandbox_url: str
+    hospital: httpx.AsyncClient  # authenticated as the demo hospital
+    anonymous: httpx.AsyncClient
+    sandbox: httpx.AsyncClient
+    other_hospital_key: str
+
+    async def post(self, event: dict[str, Any]) -> httpx.Response:
+        return await self.hospital.post("/v1/births", json=event)
+
+    async def birth(self, birth_id: str) -> dict[str, Any]:
+        response = await self.hospital.get(f"/v1/births/{birth_id}")
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def wait_until_final(self, birth_id: str, timeout: float = 60) -> dict[str, Any]:
+        async def final() -> dict[str, Any] | None:
+            birth = await self.birth(birth_id)
+            return birth if birth["status"] in FINAL else None
+
+        result: dict[str, Any] = await wait_for(final, timeout=timeout, what=f"{birth_id} final")
+        return result
+
+    async def records(self, department: str) -> list[dict[str, Any]]:
+        response = await self.sandbox.get(f"/{department}/_sandbox/records")
+        response.raise_for_status()
+        records: list[dict[str, Any]] = response.json()["records"]
+        return records
+
+    async def faults(self, department: str, **faults: Any) -> None:
+        response = await self.sandbox.post(f"/{department}/_sandbox/faults", json=faults)
+        response.raise_for_status()
+
+
+@asynccontextmanager
+async def postgres_schema() -> AsyncIterator[tuple[str, str]]:
+    """A fresh schema in the test database, dropped afterwards."""
+    schema = f"t_{uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        yield PG_DSN, schema
+    finally:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+
+
+@asynccontextmanager
+async def running_stack(
+    kind: str, tmp_path: Path, *, later_delay_s: float = 0.3, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Bring the whole system up for one test, and down again."""
+    async with AsyncExitStack() as stack:
+        transport: Transport
+        if kind == "rabbitmq-postgres":
+            dsn, schema = await stack.enter_async_context(postgres_schema())
+            db = Database(dsn.replace("postgresql://", "postgresql+asyncpg://"), schema=schema)
+            rabbit = RabbitMQTransport(AMQP_URL, Topology(prefix=f"t{uuid4().hex[:8]}."))
+            stack.push_async_callback(rabbit.delete_topology)
+            transport = rabbit
+        else:
+            db = Database(f"sqlite+aiosqlite:///{tmp_path / 'birthlink.db'}")
+            transport = InProcessTransport()
+        gateway_sock, sandbox_sock = bound_socket(), bound_socket()
+        settings = GatewaySettings(
+            database_url=db.url,
+            relay_interval_s=0.05,
+            sweep_interval_s=0.1,
+            **overrides,
+        )
+        runtime = bootstrap(settings, transport=transport, db=db)
+        sandbox = create_sandbox(
+            SandboxSettings(gateway_url=url_of(gateway_sock), later_delay_s=later_delay_s)
+        )
+        adapter_settings = AdapterSettings(
+            departments_url=url_of(sandbox_sock), retry_max_wait_s=0.2
+        )
+        runtime.companions.append(
+            AdaptersCompanion(AdapterRuntime(DEPARTMENTS, transport, adapter_settings))
+        )
+        sandbox_url = await stack.enter_async_context(serve(sandbox.app, sandbox_sock))
+        gateway_url = await stack.enter_async_context(serve(create_app(runtime), gateway_sock))
+        async with db.write() as session:
+            now = runtime.clock.now()
+            key = await create_key(
+                session, role="hospital", name="demo", hospital_code=DEMO_HOSPITAL["code"], now=now
+            )
+            other = await create_key(
+                session, role="hospital", name="other", hospital_code="H11010500002", now=now
+            )
+        clients = [
+            httpx.AsyncClient(
+                base_url=gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+            ),
+            httpx.AsyncClient(base_url=gateway_url, timeout=30),
+            httpx.AsyncClient(base_url=sandbox_url, timeout=30),
+        ]
+        for client in clients:
+            stack.push_async_callback(client.aclose)
+        yield Stack(kind, runtime, gateway_url, sandbox_url, *clients, other_hospital_key=other)
