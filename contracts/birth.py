@@ -1,0 +1,720 @@
+"""The birth event, contract v1: what a hospital posts, as pydantic models.
+
+Every model forbids unknown fields. Rules that need "now" (a birth is not in the
+future, nor more than a year ago; consent and doses are not in the future) read it
+from the validation context, ``BirthEvent.model_validate(data, context={"now": t})``,
+and use the real UTC time when it is absent; ``context={"time_rules": False}`` turns
+them off for re-reading stored events and records (a birth accepted eleven months
+ago must still load next year).
+
+Rule violations are raised as ``PydanticCustomError(code, english, {"zh": chinese})``
+at the field they concern, also for rules that span fields (a birth order beyond
+the plurality is reported at ``child.birth_order``, a missing father's consent at
+``consent.father_agreed_at``). :mod:`contracts.problems` turns them into field
+problems with JSON pointers; the codes are listed there.
+"""
+
+# Chinese messages use Chinese (full-width) punctuation.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Annotated, Any, Final, Literal
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from stdnum.cn import ric
+
+from contracts.regions import region_exists, region_known
+
+__all__ = [
+    "BIRTH_EVENT_SCHEMA_ID",
+    "FUTURE_TOLERANCE",
+    "PARENT_AGE_RANGE",
+    "PHOTO_MAX_CHARS",
+    "SERVICES",
+    "BirthEvent",
+    "CardDelivery",
+    "Child",
+    "Consent",
+    "Contact",
+    "DeliveryMethod",
+    "Dose",
+    "Hospital",
+    "Household",
+    "IdType",
+    "Insurance",
+    "MailingAddress",
+    "Mother",
+    "Parent",
+    "RegisterWith",
+    "Service",
+    "Sex",
+    "Vaccine",
+    "birth_event_json_schema",
+    "resident_id_birth_date",
+]
+
+Sex = Literal["1", "2", "9"]
+IdType = Literal[
+    "resident_id", "passport", "hk_macao_permit", "taiwan_permit", "foreign_permanent_id"
+]
+RegisterWith = Literal["mother", "father"]
+Vaccine = Literal["HepB", "BCG"]
+DeliveryMethod = Literal["mail", "collect"]
+Service = Literal[
+    "birth_certificate",
+    "vaccination_record",
+    "household_registration",
+    "medical_insurance",
+    "social_security_card",
+]
+
+SERVICES: Final[tuple[Service, ...]] = (
+    "birth_certificate",
+    "vaccination_record",
+    "household_registration",
+    "medical_insurance",
+    "social_security_card",
+)
+# Hospital clocks drift; a timestamp a few minutes ahead of ours is not "in the future".
+FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+# Age of a parent at the child's birth, inclusive, in completed years.
+PARENT_AGE_RANGE: Final = (12, 70)
+PHOTO_MAX_CHARS: Final = 48 * 1024
+BIRTH_EVENT_SCHEMA_ID: Final = "https://birthlink.example/v1/schemas/birth-event.json"
+
+_ETHNICITIES: Final = frozenset({f"{n:02d}" for n in range(1, 57)} | {"97", "98"})
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
+_OTHER_ID = re.compile(r"[A-Za-z0-9()\-]+")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_REGION = re.compile(r"[0-9]{6}")
+_ALPHA3 = re.compile(r"[A-Z]{3}")
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+_NAME_PUNCTUATION = frozenset(" ·・‧•-'.")
+
+
+# -- errors -----------------------------------------------------------------------------
+
+
+def _error(code: str, message: str, zh: str) -> PydanticCustomError:
+    """A rule violation: stable code, English message, Chinese message."""
+    return PydanticCustomError(code, message, {"zh": zh})
+
+
+def _errors_at(
+    errors: Iterable[tuple[tuple[str | int, ...], object, PydanticCustomError]],
+) -> ValidationError:
+    """Errors at locations below the field being validated (pydantic prefixes the field)."""
+    return ValidationError.from_exception_data(
+        "BirthEvent",
+        [InitErrorDetails(type=err, loc=loc, input=value) for loc, value, err in errors],
+    )
+
+
+def _time_rules_apply(info: ValidationInfo) -> bool:
+    """False when re-reading a stored event (context ``{"time_rules": False}``): a birth
+    accepted last year is still a valid record today."""
+    context = info.context
+    return not (isinstance(context, dict) and context.get("time_rules") is False)
+
+
+def _now(info: ValidationInfo) -> datetime:
+    context = info.context
+    now = context.get("now") if isinstance(context, dict) else None
+    if not isinstance(now, datetime):
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+# -- field types ------------------------------------------------------------------------
+
+
+def _not_blank(value: object) -> object:
+    if isinstance(value, str) and value and not value.strip():
+        raise _error("blank", "must not be blank", "不能只包含空白字符")
+    return value
+
+
+Text40 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    BeforeValidator(_not_blank),
+]
+Text60 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    BeforeValidator(_not_blank),
+]
+Text100 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    BeforeValidator(_not_blank),
+]
+Text200 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    BeforeValidator(_not_blank),
+]
+
+
+def _person_name(value: str) -> str:
+    if any(unicodedata.category(ch).startswith("N") for ch in value):
+        raise _error("invalid_characters", "must not contain digits", "不能包含数字")
+    allowed = all(
+        ch in _NAME_PUNCTUATION or unicodedata.category(ch)[0] in "LM" for ch in value
+    )
+    if not allowed or not any(unicodedata.category(ch).startswith("L") for ch in value):
+        raise _error(
+            "invalid_characters",
+            "may contain only letters, spaces and the marks · - ' .",
+            "只能包含文字、空格和 · - ' . 符号",
+        )
+    return value
+
+
+PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    BeforeValidator(_not_blank),
+    AfterValidator(_person_name),
+]
+
+
+def _hospital_code(value: str) -> str:
+    if _ALNUM.fullmatch(value) is None:
+        raise _error(
+            "invalid_characters", "may contain only letters A-Z and digits",
+            "只能包含英文字母和数字",
+        )
+    return value
+
+
+HospitalCode = Annotated[
+    str,
+    StringConstraints(min_length=6, max_length=32),
+    AfterValidator(_hospital_code),
+    WithJsonSchema({"type": "string", "minLength": 6, "maxLength": 32,
+                    "pattern": "^[A-Za-z0-9]{6,32}$"}),
+]
+
+
+def _record_id(value: str) -> str:
+    if not value.isprintable():
+        raise _error(
+            "invalid_characters", "must contain only printable characters",
+            "只能包含可打印字符",
+        )
+    return value
+
+
+RecordId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    BeforeValidator(_not_blank),
+    AfterValidator(_record_id),
+]
+
+
+def _region(value: str) -> str:
+    if _REGION.fullmatch(value) is None:
+        raise _error(
+            "invalid_format", "must be a 6-digit GB/T 2260 region code",
+            "必须是 6 位 GB/T 2260 行政区划代码",
+        )
+    if not region_exists(value):
+        raise _error(
+            "unknown_region", "is not a current GB/T 2260 region code",
+            "不是现行的 GB/T 2260 行政区划代码",
+        )
+    return value
+
+
+RegionCode = Annotated[
+    str,
+    AfterValidator(_region),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{6}$",
+                    "description": "GB/T 2260 administrative division code in use"}),
+]
+
+
+def _mobile(value: str) -> str:
+    if _MOBILE.fullmatch(value) is None:
+        raise _error(
+            "invalid_format", "must be a mainland mobile number: 11 digits starting with 13-19",
+            "必须是 11 位中国大陆手机号码（以 13 至 19 开头）",
+        )
+    return value
+
+
+MobilePhone = Annotated[
+    str,
+    AfterValidator(_mobile),
+    WithJsonSchema({"type": "string", "pattern": "^1[3-9][0-9]{9}$"}),
+]
+
+
+@lru_cache(maxsize=512)
+def _country_exists(alpha_3: str) -> bool:
+    return pycountry.countries.get(alpha_3=alpha_3) is not None
+
+
+def _nationality(value: str) -> str:
+    if _ALPHA3.fullmatch(value) is None:
+        raise _error(
+            "invalid_format", "must be an ISO 3166 alpha-3 country code in capitals, e.g. CHN",
+            "必须是大写的 ISO 3166 三字母国家代码，例如 CHN",
+        )
+    if not _country_exists(value):
+        raise _error(
+            "unknown_country", "is not an ISO 3166 country code", "不是有效的 ISO 3166 国家代码"
+        )
+    return value
+
+
+Nationality = Annotated[
+    str,
+    AfterValidator(_nationality),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$",
+                    "description": "ISO 3166-1 alpha-3"}),
+]
+
+
+def _ethnicity(value: str) -> str:
+    if value not in _ETHNICITIES:
+        raise _error(
+            "not_allowed", "must be a GB 3304 ethnicity code: 01 to 56, 97 or 98",
+            "必须是 GB 3304 民族代码：01 至 56、97 或 98",
+        )
+    return value
+
+
+Ethnicity = Annotated[
+    str,
+    AfterValidator(_ethnicity),
+    WithJsonSchema({"type": "string", "enum": sorted(_ETHNICITIES),
+                    "description": "GB 3304: 01-56, 97 other, 98 foreign-born naturalised"}),
+]
+
+
+def _household_number(value: str) -> str:
+    if _ALNUM.fullmatch(value) is None:
+        raise _error(
+            "invalid_characters", "may contain only letters A-Z and digits",
+            "只能包含英文字母和数字",
+        )
+    return value
+
+
+HouseholdNumber = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=20),
+    AfterValidator(_household_number),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9]{1,20}$"}),
+]
+
+
+def _photo(value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if not raw.startswith(b"\xff\xd8\xff"):
+        raise _error(
+            "invalid_format", "must be a base64-encoded JPEG image",
+            "必须是 base64 编码的 JPEG 图片",
+        )
+    return value
+
+
+Photo = Annotated[
+    str,
+    StringConstraints(max_length=PHOTO_MAX_CHARS),
+    AfterValidator(_photo),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64",
+                    "contentMediaType": "image/jpeg", "maxLength": PHOTO_MAX_CHARS}),
+]
+
+
+def _datetime_input(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        if _ISO_DATETIME.match(value) is None:
+            raise _error(
+                "invalid_format",
+                "must be an ISO 8601 date-time with offset, e.g. 2024-05-01T08:30:00+08:00",
+                "必须是带时区偏移的 ISO 8601 日期时间，例如 2024-05-01T08:30:00+08:00",
+            )
+        return value
+    raise _error("wrong_type", "must be a date-time string", "必须是日期时间字符串")
+
+
+def _not_in_future(value: datetime, info: ValidationInfo) -> datetime:
+    if _time_rules_apply(info) and value > _now(info) + FUTURE_TOLERANCE:
+        raise _error("in_future", "must not be in the future", "不能晚于当前时间")
+    return value
+
+
+PastTimestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_datetime_input),
+    AfterValidator(_not_in_future),
+]
+
+# -- identity documents -----------------------------------------------------------------
+
+
+def resident_id_birth_date(number: str) -> date:
+    """The birth date embedded in an 18-character resident ID (ValueError if none)."""
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def _resident_id(value: str) -> str:
+    value = value.upper()
+    if len(value) != 18:
+        raise _error(
+            "invalid_length", "must be 18 characters for a resident ID",
+            "居民身份证号码必须是 18 位",
+        )
+    if _RESIDENT_ID.fullmatch(value) is None:
+        raise _error(
+            "invalid_format", "must be 17 digits followed by a digit or X",
+            "必须是 17 位数字加 1 位数字或 X",
+        )
+    if ric.calc_check_digit(value) != value[-1]:
+        raise _error(
+            "invalid_check_digit", "has a wrong check digit (GB 11643)",
+            "校验码错误（GB 11643）",
+        )
+    try:
+        resident_id_birth_date(value)
+    except ValueError:
+        raise _error(
+            "invalid_date", "contains an impossible birth date", "包含的出生日期不存在"
+        ) from None
+    if not region_known(value[:6]):
+        raise _error(
+            "unknown_region", "starts with a region code that is not in GB/T 2260",
+            "前 6 位不是 GB/T 2260 行政区划代码",
+        )
+    return value
+
+
+def _other_id(value: str) -> str:
+    if len(value) < 5:
+        raise _error("too_short", "must have at least 5 characters", "至少需要 5 个字符")
+    if len(value) > 30:
+        raise _error("too_long", "must have at most 30 characters", "不能超过 30 个字符")
+    if _OTHER_ID.fullmatch(value) is None:
+        raise _error(
+            "invalid_characters", "may contain only letters A-Z, digits, ( ) and -",
+            "只能包含英文字母、数字、括号和连字符",
+        )
+    return value
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _one_year_before(moment: datetime) -> datetime:
+    try:
+        return moment.replace(year=moment.year - 1)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - 1, day=28)
+
+
+# -- models -----------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Hospital(_Model):
+    """The reporting hospital."""
+
+    code: HospitalCode = Field(description="Institution registration code")
+    name: Text100
+
+
+class Child(_Model):
+    """The newborn."""
+
+    name: PersonName
+    sex: Sex = Field(description="GB/T 2261.1: 1 male, 2 female, 9 unstated")
+    born_at: PastTimestamp = Field(
+        description="ISO 8601 with offset; not in the future, at most one year ago"
+    )
+    birthplace_region: RegionCode
+    gestational_weeks: int = Field(strict=True, ge=20, le=45)
+    weight_g: int = Field(strict=True, ge=300, le=7000)
+    length_cm: float = Field(strict=True, ge=20, le=70, allow_inf_nan=False)
+    plurality: int = Field(strict=True, ge=1, le=8, description="Babies born in this birth")
+    birth_order: int = Field(strict=True, ge=1, description="1..plurality")
+
+    @field_validator("born_at")
+    @classmethod
+    def _born_within_a_year(cls, value: datetime, info: ValidationInfo) -> datetime:
+        if _time_rules_apply(info) and value < _one_year_before(_now(info)):
+            raise _error("too_old", "must not be more than one year ago", "不能早于一年前")
+        return value
+
+    @field_validator("birth_order")
+    @classmethod
+    def _order_within_plurality(cls, value: int, info: ValidationInfo) -> int:
+        plurality = info.data.get("plurality")
+        if plurality is not None and value > plurality:
+            raise _error(
+                "exceeds_plurality", "must not exceed plurality", "不能大于同胎婴儿数"
+            )
+        return value
+
+
+class Parent(_Model):
+    """A parent. With a resident ID the number's embedded birth date must fit a parent."""
+
+    name: PersonName
+    id_type: IdType
+    id_number: str = Field(
+        description="resident_id: 18 characters, GB 11643 check digit; others: 5-30 of "
+        "A-Z a-z 0-9 ( ) -"
+    )
+    nationality: Nationality
+    ethnicity: Ethnicity | None = Field(
+        default=None, validate_default=True, description="GB 3304; required when nationality is CHN"
+    )
+    phone: MobilePhone | None = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _number_fits_type(cls, value: str, info: ValidationInfo) -> str:
+        id_type = info.data.get("id_type")
+        if id_type is None:
+            return value
+        return _resident_id(value) if id_type == "resident_id" else _other_id(value)
+
+    @field_validator("ethnicity")
+    @classmethod
+    def _ethnicity_for_citizens(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("nationality") == "CHN":
+            raise _error(
+                "ethnicity_required", "is required for Chinese citizens", "中国公民必须填写民族"
+            )
+        return value
+
+
+class Mother(Parent):
+    """The mother: like any parent, and her mobile phone is required (parents get SMS)."""
+
+    phone: MobilePhone
+
+
+class Household(_Model):
+    """Where the child's household registration (hukou) goes."""
+
+    register_with: RegisterWith = Field(description="father requires a father on the record")
+    hukou_region: RegionCode
+    hukou_address: Text200
+    household_number: HouseholdNumber | None = None
+
+
+class Insurance(_Model):
+    """Medical insurance enrolment."""
+
+    region: RegionCode
+    scheme: Literal["resident"]
+
+
+class MailingAddress(_Model):
+    """Where documents and the card are mailed."""
+
+    region: RegionCode
+    detail: Text200
+    recipient: PersonName
+
+
+class Contact(_Model):
+    """How the family is reached."""
+
+    phone: MobilePhone
+    mailing_address: MailingAddress
+
+
+class Dose(_Model):
+    """A vaccine dose given at birth."""
+
+    vaccine: Vaccine
+    dose: int = Field(strict=True, ge=1, le=4)
+    lot_number: Text40
+    given_at: PastTimestamp = Field(description="not before the birth, not in the future")
+    site: Text60 | None = None
+
+
+class Consent(_Model):
+    """Who agreed, and when: the mother files; the father authorises his identity data."""
+
+    mother_agreed_at: PastTimestamp
+    father_agreed_at: PastTimestamp | None = Field(
+        default=None, description="required when a father is on the record"
+    )
+
+
+class CardDelivery(_Model):
+    """How the social security card reaches the family."""
+
+    method: DeliveryMethod = Field(
+        description="mail: to contact.mailing_address; collect: at a bank branch"
+    )
+    photo: Photo | None = Field(default=None, description="base64 JPEG, at most 48 KiB encoded")
+
+
+class BirthEvent(_Model):
+    """One birth, as posted by a hospital (contract v1)."""
+
+    schema_version: Literal["1"]
+    hospital: Hospital
+    hospital_record_id: RecordId = Field(
+        description="The hospital's own id; with hospital.code the idempotency key"
+    )
+    child: Child
+    mother: Mother
+    father: Parent | None = None
+    household: Household
+    insurance: Insurance
+    contact: Contact
+    vaccinations: list[Dose] = Field(max_length=10)
+    services: list[Service] = Field(
+        default_factory=lambda: list(SERVICES), min_length=1, max_length=len(SERVICES),
+        description="The steps the parents asked for (default: all five)",
+    )
+    consent: Consent
+    card_delivery: CardDelivery
+    duplicate_of_checked: bool = Field(
+        default=False, strict=True,
+        description="The hospital confirms this is not a duplicate of a similar birth",
+    )
+
+    @property
+    def natural_key(self) -> tuple[str, str]:
+        """``(hospital.code, hospital_record_id)``: the idempotency key of a post."""
+        return self.hospital.code, self.hospital_record_id
+
+    # Cross-field rules. Fields validate in declaration order; ``info.data`` holds the
+    # earlier fields that passed (a failed one is absent, so its dependants are skipped).
+
+    @field_validator("mother", "father")
+    @classmethod
+    def _parent_age_plausible(cls, parent: Parent | None, info: ValidationInfo) -> Parent | None:
+        child = info.data.get("child")
+        if parent is None or child is None or parent.id_type != "resident_id":
+            return parent
+        age = _age(resident_id_birth_date(parent.id_number), child.born_at.date())
+        low, high = PARENT_AGE_RANGE
+        if not low <= age <= high:
+            raise _errors_at([(("id_number",), parent.id_number, _error(
+                "implausible_parent_age",
+                f"gives a parent age outside {low} to {high} years at the birth",
+                f"显示出生时父母年龄不在 {low} 至 {high} 岁之间",
+            ))])
+        return parent
+
+    @field_validator("household")
+    @classmethod
+    def _father_to_register_with(cls, household: Household, info: ValidationInfo) -> Household:
+        if household.register_with == "father" and "father" in info.data \
+                and info.data["father"] is None:
+            raise _errors_at([(("register_with",), household.register_with, _error(
+                "father_required", "is father but no father is on the record",
+                "选择随父落户，但未填写父亲信息",
+            ))])
+        return household
+
+    @field_validator("vaccinations")
+    @classmethod
+    def _doses_after_birth(cls, doses: list[Dose], info: ValidationInfo) -> list[Dose]:
+        child = info.data.get("child")
+        errors: list[tuple[tuple[str | int, ...], object, PydanticCustomError]] = []
+        seen: set[tuple[str, int]] = set()
+        for index, dose in enumerate(doses):
+            if (dose.vaccine, dose.dose) in seen:
+                errors.append(((index,), dose.vaccine, _error(
+                    "duplicate_item", "repeats the same vaccine and dose", "重复的疫苗剂次",
+                )))
+                continue
+            seen.add((dose.vaccine, dose.dose))
+            if child is not None and dose.given_at < child.born_at:
+                errors.append(((index, "given_at"), dose.given_at, _error(
+                    "before_birth", "must not be before the birth", "不能早于出生时间",
+                )))
+        if errors:
+            raise _errors_at(errors)
+        return doses
+
+    @field_validator("services")
+    @classmethod
+    def _services_once(cls, services: list[Service]) -> list[Service]:
+        errors = [
+            ((index,), service, _error("duplicate_item", "is listed twice", "重复出现"))
+            for index, service in enumerate(services)
+            if service in services[:index]
+        ]
+        if errors:
+            raise _errors_at(errors)
+        return services
+
+    @field_validator("consent")
+    @classmethod
+    def _father_consented(cls, consent: Consent, info: ValidationInfo) -> Consent:
+        if consent.father_agreed_at is None and info.data.get("father") is not None:
+            raise _errors_at([(("father_agreed_at",), None, _error(
+                "consent_required",
+                "is required when a father is on the record (he authorises his identity data)",
+                "填写了父亲信息时必须有父亲的授权时间",
+            ))])
+        return consent
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    schema = BirthEvent.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": BIRTH_EVENT_SCHEMA_ID,
+        **schema,
+        "title": "Birth event v1",
+        "description": "One birth as posted by a hospital to POST /v1/births "
+        "(出生一件事联办 出生事件 v1)",
+    }
+
+
+def birth_event_json_schema(*, schema_id: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of :class:`BirthEvent` (a fresh copy), with ``$id`` and a title.
+
+    ``schema_id`` overrides the default ``$id`` (e.g. the deployment's own URL).
+    Rules that span fields or need a table (check digits, regions) are not expressible
+    in JSON Schema; the validator enforces them.
+    """
+    schema = copy.deepcopy(_schema())
+    if schema_id is not None:
+        schema["$id"] = schema_id
+    return schema
