@@ -1,0 +1,416 @@
+"""One suite, two transports: the in-process bus must keep RabbitMQ's rules.
+
+Each test gets its own topology prefix, deleted from the broker afterwards.
+Nothing sleeps to assert: tests wait for a condition with a timeout; the only
+fixed waits are the windows in which something must *not* happen.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from bus.base import ManagedTransport, NotConfirmedError, Outgoing, Unroutable
+from bus.inprocess import InProcessTransport
+from bus.rabbitmq import RabbitMQTransport
+from bus.topology import (
+    COMMANDS_EXCHANGE,
+    ORCHESTRATOR_QUEUE,
+    RESULTS_EXCHANGE,
+    Topology,
+    dead_letter_queue,
+    department_queue,
+)
+from contracts.commands import routing_key
+from contracts.envelope import Envelope
+from contracts.steps import Step
+
+pytestmark = pytest.mark.integration
+
+AMQP_URL = os.environ.get("BIRTHLINK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+DELIVERY_LIMIT = 3
+TIMEOUT = 20.0
+# How long something that must not happen is given to happen anyway.
+QUIET_WINDOW = 0.3
+
+NHC = department_queue("nhc")
+CDC = department_queue("cdc")
+SUBMIT_NHC = routing_key("nhc", "submit")
+
+
+def new_topology() -> Topology:
+    return Topology(prefix=f"t{uuid4().hex[:8]}.", delivery_limit=DELIVERY_LIMIT)
+
+
+def rabbitmq_transport(topology: Topology) -> RabbitMQTransport:
+    return RabbitMQTransport(
+        AMQP_URL,
+        topology,
+        connection_name=f"birthlink-test-{topology.prefix}",
+        reconnect_interval=0.5,
+    )
+
+
+@pytest.fixture(params=["inprocess", "rabbitmq"])
+async def transport(request: pytest.FixtureRequest) -> AsyncIterator[ManagedTransport]:
+    topology = new_topology()
+    if request.param == "inprocess":
+        in_process = InProcessTransport(topology)
+        yield in_process
+        await in_process.close()
+        return
+    rabbit = rabbitmq_transport(topology)
+    try:
+        await rabbit.start()
+        yield rabbit
+    finally:
+        await rabbit.close()
+        await rabbit.delete_topology()
+
+
+@pytest.fixture
+async def rabbit() -> AsyncIterator[RabbitMQTransport]:
+    transport = rabbitmq_transport(new_topology())
+    try:
+        await transport.start()
+        yield transport
+    finally:
+        await transport.close()
+        await transport.delete_topology()
+
+
+def command(**changes: object) -> Envelope:
+    fields: dict[str, object] = {
+        "type": "IssueBirthCertificate",
+        "birth_id": uuid4().hex,
+        "step": Step.BIRTH_CERTIFICATE,
+        "data": {"idempotency_key": "b1:birth_certificate", "record": {"name": "Li Wei"}},
+    }
+    fields.update(changes)
+    return Envelope.model_validate(fields)
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait for `check()` to hold, polling (broker state has no event to await)."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(0.02)
+
+
+async def wait(event: asyncio.Event) -> None:
+    await asyncio.wait_for(event.wait(), TIMEOUT)
+
+
+class Inbox:
+    """A handler that records what it got and lets a test wait for it."""
+
+    def __init__(self) -> None:
+        self.received: list[Envelope] = []
+        self._arrived = asyncio.Condition()
+
+    async def __call__(self, envelope: Envelope) -> None:
+        async with self._arrived:
+            self.received.append(envelope)
+            self._arrived.notify_all()
+
+    async def wait_for(self, count: int) -> list[Envelope]:
+        async with asyncio.timeout(TIMEOUT), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.received) >= count)
+        return self.received
+
+
+async def test_a_published_command_reaches_its_department_and_its_reply_the_orchestrator(
+    transport: ManagedTransport,
+) -> None:
+    orchestrator = Inbox()
+    sent = command()
+
+    async def nhc_adapter(envelope: Envelope) -> None:
+        reply = Envelope(type="StepCompleted", birth_id=envelope.birth_id, step=envelope.step)
+        await transport.publish(reply, exchange=RESULTS_EXCHANGE, routing_key="nhc.completed")
+
+    await transport.subscribe(NHC, nhc_adapter)
+    await transport.subscribe(ORCHESTRATOR_QUEUE, orchestrator)
+    await transport.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+
+    [reply] = await orchestrator.wait_for(1)
+    assert (reply.type, reply.birth_id, reply.step) == ("StepCompleted", sent.birth_id, sent.step)
+    assert await transport.depth(CDC) == 0
+
+
+async def test_the_envelope_arrives_intact(transport: ManagedTransport) -> None:
+    inbox = Inbox()
+    sent = command(
+        attempt=3,
+        occurred_at=datetime(2025, 3, 1, 8, 30, 15, 123456, tzinfo=UTC),
+        traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        data={"record": {"name": "李伟", "weight_g": 3250, "twins": [1, 2]}, "note": None},
+    )
+    await transport.subscribe(NHC, inbox)
+    await transport.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+
+    [received] = await inbox.wait_for(1)
+    assert received == sent
+    assert received is not sent
+    assert received.data is not sent.data
+
+
+async def test_publishing_to_a_key_no_queue_binds_raises_unroutable(
+    transport: ManagedTransport,
+) -> None:
+    with pytest.raises(Unroutable):
+        await transport.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key="nobody.submit")
+    with pytest.raises(Unroutable):
+        # `nhc.*` binds one word after `nhc`, not two.
+        await transport.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key="nhc.a.b")
+    # And the transport still works afterwards.
+    inbox = Inbox()
+    await transport.subscribe(NHC, inbox)
+    await transport.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    await inbox.wait_for(1)
+
+
+async def test_publish_many_reports_each_outcome_in_order(transport: ManagedTransport) -> None:
+    inbox = Inbox()
+    first, second = command(), command()
+    outcomes = await transport.publish_many(
+        [
+            Outgoing(first, COMMANDS_EXCHANGE, SUBMIT_NHC),
+            Outgoing(command(), COMMANDS_EXCHANGE, "nobody.submit"),
+            Outgoing(second, COMMANDS_EXCHANGE, SUBMIT_NHC),
+            # The same message twice (a relay re-sending a row) is fine.
+            Outgoing(second, COMMANDS_EXCHANGE, SUBMIT_NHC),
+            Outgoing(second, COMMANDS_EXCHANGE, "nobody.submit"),
+        ]
+    )
+    assert [type(outcome) for outcome in outcomes] == [
+        type(None),
+        Unroutable,
+        type(None),
+        type(None),
+        Unroutable,
+    ]
+    await transport.subscribe(NHC, inbox)
+    received = await inbox.wait_for(3)
+    assert sorted(e.message_id for e in received) == sorted(
+        [first.message_id, second.message_id, second.message_id]
+    )
+
+
+async def test_a_handler_that_raises_is_redelivered_and_handled_once(
+    transport: ManagedTransport,
+) -> None:
+    calls: list[Envelope] = []
+    handled = asyncio.Event()
+
+    async def flaky(envelope: Envelope) -> None:
+        calls.append(envelope)
+        if len(calls) == 1:
+            raise RuntimeError("department timed out")
+        handled.set()
+
+    sent = command()
+    await transport.subscribe(NHC, flaky)
+    await transport.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+
+    await wait(handled)
+    assert calls == [sent, sent]
+    await transport.close()
+    assert len(calls) == 2
+    assert await transport.depth(NHC) == 0
+    assert await transport.dead_letters(NHC) == []
+
+
+async def test_a_handler_that_always_raises_dead_letters_after_the_delivery_limit(
+    transport: ManagedTransport,
+) -> None:
+    calls: list[Envelope] = []
+
+    async def broken(envelope: Envelope) -> None:
+        calls.append(envelope)
+        raise RuntimeError("bug in the adapter")
+
+    sent = command()
+    await transport.subscribe(NHC, broken)
+    await transport.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+
+    async def dead_lettered() -> bool:
+        return bool(await transport.dead_letters(NHC))
+
+    await until(dead_lettered)
+    assert len(calls) == DELIVERY_LIMIT
+    assert await transport.dead_letters(NHC) == [sent]  # looking does not take them
+    assert await transport.dead_letters(NHC, remove=True) == [sent]
+    assert await transport.dead_letters(NHC) == []
+    assert await transport.depth(NHC) == 0
+
+
+async def test_messages_published_before_anyone_subscribes_are_consumed_after(
+    transport: ManagedTransport,
+) -> None:
+    sent = [command() for _ in range(3)]
+    for envelope in sent:
+        await transport.publish(envelope, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    await transport.publish(sent[0], exchange=RESULTS_EXCHANGE, routing_key="nhc.completed")
+    assert await transport.depth(NHC) == 3
+    assert await transport.depth(ORCHESTRATOR_QUEUE) == 1
+
+    inbox = Inbox()
+    await transport.subscribe(NHC, inbox)
+    received = await inbox.wait_for(3)
+    assert sorted(e.message_id for e in received) == sorted(e.message_id for e in sent)
+
+
+async def test_prefetch_bounds_how_many_handlers_run_at_once(transport: ManagedTransport) -> None:
+    prefetch, total = 2, 6
+    running = peak = 0
+    full, over, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    done: list[str] = []
+
+    async def slow(envelope: Envelope) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        if running == prefetch:
+            full.set()
+        if running > prefetch:
+            over.set()
+        try:
+            await release.wait()
+        finally:
+            running -= 1
+        done.append(envelope.message_id)
+
+    await transport.subscribe(NHC, slow, prefetch=prefetch)
+    for _ in range(total):
+        await transport.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+
+    try:
+        await wait(full)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(over.wait(), QUIET_WINDOW)
+    finally:
+        release.set()  # else closing the transport would wait for these handlers forever
+
+    async def all_done() -> bool:
+        return len(done) == total
+
+    await until(all_done)
+    assert peak == prefetch
+
+
+async def test_close_waits_for_a_handler_in_flight(transport: ManagedTransport) -> None:
+    started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def slow(envelope: Envelope) -> None:
+        started.set()
+        await release.wait()
+        finished.set()
+
+    await transport.subscribe(NHC, slow)
+    await transport.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    await wait(started)
+
+    closing = asyncio.create_task(transport.close())
+    try:
+        done, _ = await asyncio.wait({closing}, timeout=QUIET_WINDOW)
+        assert not done, "close returned while a handler was running"
+    finally:
+        release.set()
+    await asyncio.wait_for(closing, TIMEOUT)
+    assert finished.is_set()
+    # The handler's ack went out before the connection closed: nothing comes back.
+    assert await transport.depth(NHC) == 0
+
+
+# RabbitMQ only ---------------------------------------------------------------
+
+
+async def rabbitmqctl(*args: str) -> str:
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("needs rabbitmqctl (the broker's own CLI, as root) on this machine")
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl",
+        "-q",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_queues_are_quorum_with_a_delivery_limit_and_at_least_once_dead_lettering(
+    rabbit: RabbitMQTransport,
+) -> None:
+    listed = json.loads(
+        await rabbitmqctl("list_queues", "--formatter", "json", "name", "type", "arguments")
+    )
+    ours = {
+        queue["name"]: (queue["type"], {name: value for name, _, value in queue["arguments"]})
+        for queue in listed
+        if queue["name"].startswith(rabbit.topology.prefix)
+    }
+    topology = rabbit.topology
+    assert len(ours) == 2 * len(topology.queues)
+    for spec in topology.queues:
+        dead = dead_letter_queue(spec.name)
+        assert ours[spec.name] == (
+            "quorum",
+            {
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT - 1,  # RabbitMQ allows limit + 1 deliveries
+                "x-dead-letter-exchange": topology.dead_letter_exchange,
+                "x-dead-letter-routing-key": dead,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+        assert ours[dead] == ("quorum", {"x-queue-type": "quorum"})
+
+
+async def connection_pid(name: str) -> str | None:
+    listed = await rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties")
+    for line in listed.splitlines():
+        pid, _, properties = line.partition("\t")
+        if f'{{"connection_name","{name}"}}' in properties:
+            return pid
+    return None
+
+
+async def test_consumers_resume_after_the_broker_closes_the_connection(
+    rabbit: RabbitMQTransport,
+) -> None:
+    inbox = Inbox()
+    await rabbit.subscribe(NHC, inbox)
+    await rabbit.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    await inbox.wait_for(1)
+
+    before = await connection_pid(rabbit.connection_name)
+    assert before is not None
+    await rabbitmqctl("close_connection", before, "test: consumers must resume")
+
+    # Publishing right after the close may hit the dying channel: like the
+    # relay, publish again until the broker confirms.
+    after_restart = command()
+
+    async def published() -> bool:
+        try:
+            await rabbit.publish(after_restart, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+        except NotConfirmedError:
+            return False
+        return True
+
+    await until(published)
+    received = await inbox.wait_for(2)
+    assert after_restart in received
+    after = await connection_pid(rabbit.connection_name)
+    assert after not in (None, before)
