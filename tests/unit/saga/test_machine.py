@@ -1,0 +1,186 @@
+"""The saga core with plain objects: no database, no bus, a clock we move by hand."""
+
+from datetime import UTC, datetime, timedelta
+
+from contracts.birth import BirthEvent
+from contracts.problems import parse_birth_event
+from contracts.replies import StepReply
+from contracts.steps import BirthStatus, Step, StepState
+from gateway.saga.machine import Policy, Saga
+from gateway.saga.plan import make_plan
+from tests.cases.birth_cases import valid_event
+
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+POLICY = Policy(
+    dispatch_lease=timedelta(minutes=5),
+    poll_after=timedelta(seconds=30),
+    step_deadline=timedelta(hours=72),
+    retry_ladder=tuple(timedelta(seconds=s) for s in (10, 60, 300, 1800, 7200, 21600)),
+)
+
+
+def event(**overrides: object) -> BirthEvent:
+    return parse_birth_event(valid_event(now=NOW, **overrides), now=NOW)
+
+
+def new_saga(jurisdiction: str | None = None, **overrides: object) -> Saga:
+    saga = Saga.new("b1", event(**overrides), make_plan(), POLICY, jurisdiction=jurisdiction)
+    saga.advance(NOW)
+    return saga
+
+
+def reply(outcome: str, **fields: object) -> StepReply:
+    return StepReply.model_validate({"outcome": outcome, "command_id": "c", **fields})
+
+
+def states(saga: Saga) -> dict[Step, StepState]:
+    return {step: view.state for step, view in saga.steps.items()}
+
+
+def test_a_new_birth_starts_the_steps_without_dependencies() -> None:
+    saga = new_saga()
+    assert states(saga) == {
+        Step.BIRTH_CERTIFICATE: StepState.QUEUED,
+        Step.VACCINATION_RECORD: StepState.QUEUED,
+        Step.HOUSEHOLD_REGISTRATION: StepState.WAITING,
+        Step.MEDICAL_INSURANCE: StepState.WAITING,
+        Step.SOCIAL_SECURITY_CARD: StepState.WAITING,
+    }
+    assert [(d.step, d.action, d.attempt) for d in saga.dispatches] == [
+        (Step.BIRTH_CERTIFICATE, "submit", 1),
+        (Step.VACCINATION_RECORD, "submit", 1),
+    ]
+
+
+def test_a_completed_certificate_starts_household_registration_with_its_number() -> None:
+    saga = new_saga()
+    saga.dispatches.clear()
+    saga.on_reply(
+        Step.BIRTH_CERTIFICATE, reply("completed", output={"certificate_number": "A123456789"}), 1, NOW
+    )
+    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.QUEUED
+    record = saga.plan.record(Step.HOUSEHOLD_REGISTRATION, saga.event, saga.outputs())
+    assert record.model_dump()["certificate_number"] == "A123456789"
+
+
+def test_the_card_waits_for_insurance_by_default_but_not_when_configured() -> None:
+    outputs = {"citizen_id": "330106202611280011"}
+    for waits, expected in ((True, StepState.WAITING), (False, StepState.QUEUED)):
+        saga = Saga.new("b", event(), make_plan(card_waits_for_insurance=waits), POLICY,
+                        jurisdiction=None)
+        for step in (Step.BIRTH_CERTIFICATE, Step.HOUSEHOLD_REGISTRATION):
+            saga.steps[step].state = StepState.COMPLETED
+        saga.steps[Step.HOUSEHOLD_REGISTRATION].output = dict(outputs)
+        saga.advance(NOW)
+        assert saga.steps[Step.SOCIAL_SECURITY_CARD].state == expected
+
+
+def test_a_transient_failure_waits_on_the_ladder_and_the_timer_dispatches_again() -> None:
+    saga = new_saga()
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", reason="503"), 1, NOW)
+    view = saga.steps[Step.BIRTH_CERTIFICATE]
+    assert view.state == StepState.RETRYING
+    assert view.next_attempt_at == NOW + timedelta(seconds=10)
+    saga.dispatches.clear()
+    saga.on_due(NOW + timedelta(seconds=9))
+    assert saga.dispatches == []
+    saga.on_due(NOW + timedelta(seconds=10))
+    assert view.state == StepState.QUEUED
+    assert [(d.step, d.attempt) for d in saga.dispatches] == [(Step.BIRTH_CERTIFICATE, 2)]
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", reason="503"), 2, NOW)
+    assert view.next_attempt_at == NOW + timedelta(seconds=60)
+
+
+def test_retry_after_longer_than_the_rung_is_honoured() -> None:
+    saga = new_saga()
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", retry_after_s=30), 1, NOW)
+    assert saga.steps[Step.BIRTH_CERTIFICATE].next_attempt_at == NOW + timedelta(seconds=30)
+
+
+def test_a_step_still_failing_at_its_deadline_fails_and_asks_for_an_operator() -> None:
+    saga = new_saga()
+    moment = NOW
+    for attempt in range(1, 100):
+        saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", reason="down"), attempt, moment)
+        view = saga.steps[Step.BIRTH_CERTIFICATE]
+        if view.state == StepState.FAILED:
+            break
+        assert view.next_attempt_at is not None
+        moment = view.next_attempt_at
+        saga.on_due(moment)
+    assert view.state == StepState.FAILED
+    assert moment - NOW <= POLICY.step_deadline
+    assert saga.status == BirthStatus.ACTION_REQUIRED
+    assert "retries exhausted" in (view.last_error or "")
+
+
+def test_an_answer_to_a_superseded_attempt_is_ignored() -> None:
+    saga = new_saga()
+    saga.on_due(NOW + timedelta(minutes=6))  # the lease expired: attempt 2 went out
+    assert saga.steps[Step.BIRTH_CERTIFICATE].attempt == 2
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient"), 1, NOW + timedelta(minutes=6))
+    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.QUEUED
+
+
+def test_a_duplicate_completion_changes_nothing() -> None:
+    saga = new_saga()
+    done = reply("completed", output={"certificate_number": "A123456789"})
+    saga.on_reply(Step.BIRTH_CERTIFICATE, done, 1, NOW)
+    saga.transitions.clear()
+    saga.dispatches.clear()
+    saga.on_reply(Step.BIRTH_CERTIFICATE, done, 1, NOW)
+    assert saga.transitions == [] and saga.dispatches == []
+
+
+def test_an_accepted_request_is_polled_when_no_callback_comes() -> None:
+    saga = new_saga()
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("completed", output={"certificate_number": "A1"}),
+                  1, NOW)
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("accepted", reference="MPS1"), 1, NOW)
+    view = saga.steps[Step.HOUSEHOLD_REGISTRATION]
+    assert view.state == StepState.AWAITING_DEPARTMENT
+    saga.dispatches.clear()
+    saga.on_due(NOW + POLICY.poll_after)
+    assert [(d.step, d.action, d.reference) for d in saga.dispatches] == [
+        (Step.HOUSEHOLD_REGISTRATION, "poll", "MPS1")
+    ]
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("pending"), 1, NOW + POLICY.poll_after)
+    assert view.state == StepState.AWAITING_DEPARTMENT
+
+
+def test_a_refusal_rejects_the_step_and_the_birth_needs_action() -> None:
+    saga = new_saga()
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="bad name"), 1, NOW)
+    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.REJECTED
+    assert saga.steps[Step.BIRTH_CERTIFICATE].last_error == "bad name"
+    assert saga.status == BirthStatus.ACTION_REQUIRED
+
+
+def test_steps_not_asked_for_are_skipped_with_the_steps_that_need_them() -> None:
+    saga = new_saga(services=["birth_certificate", "vaccination_record", "medical_insurance"])
+    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.SKIPPED
+    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.SKIPPED  # needs the citizen ID
+    assert saga.steps[Step.SOCIAL_SECURITY_CARD].state == StepState.SKIPPED
+
+
+def test_a_hukou_outside_the_jurisdiction_is_offline_with_its_dependants() -> None:
+    saga = new_saga(jurisdiction="11")  # Beijing; the sample's hukou is in Zhejiang
+    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.OFFLINE
+    assert "counter" in (saga.steps[Step.HOUSEHOLD_REGISTRATION].last_error or "")
+    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.OFFLINE
+    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.QUEUED
+
+
+def test_all_steps_done_completes_the_birth() -> None:
+    saga = new_saga()
+    outputs = {
+        Step.BIRTH_CERTIFICATE: {"certificate_number": "A123456789"},
+        Step.VACCINATION_RECORD: {"record_number": "R1"},
+        Step.HOUSEHOLD_REGISTRATION: {"citizen_id": "330106202611280011"},
+        Step.MEDICAL_INSURANCE: {"insurance_number": "I1"},
+        Step.SOCIAL_SECURITY_CARD: {"card_number": "C1"},
+    }
+    for step, output in outputs.items():
+        assert saga.status == BirthStatus.IN_PROGRESS
+        saga.on_reply(step, reply("completed", output=output), saga.steps[step].attempt, NOW)
+    assert saga.status == BirthStatus.COMPLETED
