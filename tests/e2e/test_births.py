@@ -3,16 +3,24 @@
 import asyncio
 import random
 import re
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from stdnum.cn import ric
 
 from birthlink.samples import birth_event
-from tests.support.stack import Stack
+from tests.support.servers import wait_for
+from tests.support.stack import KINDS, Stack, running_stack
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which transport and store, for tests that bring up their own stack."""
+    return str(request.param)
 
 CERTIFICATE = re.compile(r"^[A-Z]\d{9}$")
 
@@ -147,3 +155,32 @@ async def test_parents_track_their_birth_with_the_verification(stack: Stack) -> 
     )
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json()["title"] == unknown.json()["title"]
+
+
+async def test_a_department_down_past_the_deadline_fails_the_step_after_timed_retries(
+    tmp_path: Path, kind: str
+) -> None:
+    """Retries come from timers stored in the database, on the ladder, until the
+    step's deadline; then the step is failed and the birth needs an operator."""
+    async with running_stack(
+        kind, tmp_path, retry_ladder_s=(0.3,), step_deadline=timedelta(seconds=2)
+    ) as stack:
+        await stack.faults("cdc", error_rate=1.0, fail_status=503)
+        posted = await stack.post(birth_event(random.Random(9)))
+        birth_id = posted.json()["birth_id"]
+
+        async def vaccination_failed() -> dict[str, Any] | None:
+            birth = await stack.birth(birth_id)
+            return birth if step_of(birth, "vaccination_record")["state"] == "failed" else None
+
+        birth = await wait_for(vaccination_failed, timeout=30, what="vaccination failed")
+        step = step_of(birth, "vaccination_record")
+        assert step["attempt"] >= 3  # dispatched again by the timer, several times
+        assert "retries exhausted" in step["last_error"]
+        history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
+        retrying = [e for e in history if e["step"] == "vaccination_record" and e["to"] == "retrying"]
+        assert len(retrying) == step["attempt"] - 1
+        assert await stack.records("cdc") == []  # nothing was ever created there
+        final = await stack.wait_until_final(birth_id)
+        assert final["status"] == "action_required"
+        assert step_of(final, "household_registration")["state"] == "completed"
