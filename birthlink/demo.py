@@ -5,6 +5,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -33,16 +34,14 @@ async def _follow(http: httpx.AsyncClient, event: dict[str, object], timeout_s: 
     posted = await http.post("/v1/births", json=event)
     posted.raise_for_status()
     accepted = posted.json()
-    birth: dict[str, object] = {}
+    birth: dict[str, Any] = {}
     while time.monotonic() - started < timeout_s:
         birth = (await http.get(f"/v1/births/{accepted['birth_id']}")).raise_for_status().json()
         if birth["status"] in FINAL:
             break
         await asyncio.sleep(0.25)
-    outputs: dict[str, dict[str, str]] = {
-        s["step"]: s["output"]  # type: ignore[index]
-        for s in birth.get("steps", [])  # type: ignore[union-attr]
-    }
+    steps: list[dict[str, Any]] = birth.get("steps", [])
+    outputs: dict[str, dict[str, str]] = {s["step"]: s["output"] for s in steps}
     return Outcome(
         accepted["birth_id"],
         accepted["tracking_code"],

@@ -173,7 +173,7 @@ def _outside_jurisdiction(event: BirthEvent, jurisdiction: str | None) -> dict[S
 
 
 def make_plan(*, card_waits_for_insurance: bool = True) -> Plan:
-    card_needs = (Step.HOUSEHOLD_REGISTRATION,)
+    card_needs: tuple[Step, ...] = (Step.HOUSEHOLD_REGISTRATION,)
     if card_waits_for_insurance:
         card_needs += (Step.MEDICAL_INSURANCE,)
     specs = (

@@ -22,6 +22,7 @@ def kind(request: pytest.FixtureRequest) -> str:
     """Which transport and store, for tests that bring up their own stack."""
     return str(request.param)
 
+
 CERTIFICATE = re.compile(r"^[A-Z]\d{9}$")
 
 
@@ -30,7 +31,7 @@ def step_of(birth: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def first_seq(history: list[dict[str, Any]], step: str, to: str) -> int:
-    return next(e["seq"] for e in history if e["step"] == step and e["to"] == to)
+    return int(next(e["seq"] for e in history if e["step"] == step and e["to"] == to))
 
 
 def assert_valid_citizen_id(citizen_id: str, event: dict[str, Any]) -> None:
@@ -48,12 +49,13 @@ async def test_twenty_concurrent_births_all_complete_with_valid_outputs(stack: S
     posted = await asyncio.gather(*(stack.post(e) for e in events))
     assert [p.status_code for p in posted] == [202] * 20
     births = await asyncio.gather(
-        *(stack.wait_until_final(p.json()["birth_id"], timeout=90) for p in posted)
+        *(stack.wait_until_final(p.json()["birth_id"], within=90) for p in posted)
     )
     for event, birth in zip(events, births, strict=True):
         assert birth["status"] == "completed", birth
         assert all(s["state"] == "completed" for s in birth["steps"])
-        assert CERTIFICATE.match(step_of(birth, "birth_certificate")["output"]["certificate_number"])
+        certificate = step_of(birth, "birth_certificate")["output"]["certificate_number"]
+        assert CERTIFICATE.match(certificate)
         assert step_of(birth, "vaccination_record")["output"]["record_number"]
         assert_valid_citizen_id(
             step_of(birth, "household_registration")["output"]["citizen_id"], event
@@ -123,8 +125,9 @@ async def test_a_department_failing_at_first_is_retried_until_the_step_completes
 async def test_a_department_refusal_rejects_the_step_and_asks_for_action(stack: Stack) -> None:
     event = birth_event(random.Random(6))
     reason = "出生医学证明号段已用完 / certificate range exhausted"
-    await stack.faults("nhc", reject=[{"field": "jgdm", "equals": event["hospital"]["code"],
-                                        "reason": reason}])
+    await stack.faults(
+        "nhc", reject=[{"field": "jgdm", "equals": event["hospital"]["code"], "reason": reason}]
+    )
     posted = await stack.post(event)
     birth = await stack.wait_until_final(posted.json()["birth_id"])
     assert birth["status"] == "action_required"
@@ -173,12 +176,14 @@ async def test_a_department_down_past_the_deadline_fails_the_step_after_timed_re
             birth = await stack.birth(birth_id)
             return birth if step_of(birth, "vaccination_record")["state"] == "failed" else None
 
-        birth = await wait_for(vaccination_failed, timeout=30, what="vaccination failed")
+        birth = await wait_for(vaccination_failed, within=30, what="vaccination failed")
         step = step_of(birth, "vaccination_record")
         assert step["attempt"] >= 3  # dispatched again by the timer, several times
         assert "retries exhausted" in step["last_error"]
         history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
-        retrying = [e for e in history if e["step"] == "vaccination_record" and e["to"] == "retrying"]
+        retrying = [
+            e for e in history if e["step"] == "vaccination_record" and e["to"] == "retrying"
+        ]
         assert len(retrying) == step["attempt"] - 1
         assert await stack.records("cdc") == []  # nothing was ever created there
         final = await stack.wait_until_final(birth_id)

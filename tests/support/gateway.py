@@ -33,9 +33,9 @@ class Gateway:
         async with self.runtime.db.read() as session:
             for table in Base.metadata.sorted_tables:
                 if table.name != "api_keys":
-                    counts[table.name] = await session.scalar(
-                        select(func.count()).select_from(table)
-                    ) or 0
+                    counts[table.name] = (
+                        await session.scalar(select(func.count()).select_from(table)) or 0
+                    )
         return counts
 
 

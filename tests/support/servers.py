@@ -2,11 +2,14 @@
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
+
+T = TypeVar("T")
 
 
 def bound_socket() -> socket.socket:
@@ -41,13 +44,19 @@ async def serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
         sock.close()
 
 
-async def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.05, what: str = ""):  # type: ignore[no-untyped-def]
-    """Poll an async predicate until it returns something truthy; fail on timeout."""
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(
+    predicate: Callable[[], Awaitable[T | None]],
+    *,
+    within: float = 30.0,
+    interval: float = 0.05,
+    what: str = "",
+) -> T:
+    """Poll an async predicate until it returns something truthy; fail after `within` s."""
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = await predicate()
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+            raise AssertionError(f"timed out after {within}s waiting for {what or predicate}")
         await asyncio.sleep(interval)

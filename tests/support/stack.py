@@ -58,13 +58,12 @@ class Stack:
         body: dict[str, Any] = response.json()
         return body
 
-    async def wait_until_final(self, birth_id: str, timeout: float = 60) -> dict[str, Any]:
+    async def wait_until_final(self, birth_id: str, within: float = 60) -> dict[str, Any]:
         async def final() -> dict[str, Any] | None:
             birth = await self.birth(birth_id)
             return birth if birth["status"] in FINAL else None
 
-        result: dict[str, Any] = await wait_for(final, timeout=timeout, what=f"{birth_id} final")
-        return result
+        return await wait_for(final, within=within, what=f"{birth_id} final")
 
     async def records(self, department: str) -> list[dict[str, Any]]:
         response = await self.sandbox.get(f"/{department}/_sandbox/records")
@@ -133,13 +132,13 @@ async def running_stack(
             other = await create_key(
                 session, role="hospital", name="other", hospital_code="H11010500002", now=now
             )
-        clients = [
-            httpx.AsyncClient(
-                base_url=gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-            ),
-            httpx.AsyncClient(base_url=gateway_url, timeout=30),
-            httpx.AsyncClient(base_url=sandbox_url, timeout=30),
-        ]
-        for client in clients:
+        hospital = httpx.AsyncClient(
+            base_url=gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        anonymous = httpx.AsyncClient(base_url=gateway_url, timeout=30)
+        departments = httpx.AsyncClient(base_url=sandbox_url, timeout=30)
+        for client in (hospital, anonymous, departments):
             stack.push_async_callback(client.aclose)
-        yield Stack(kind, runtime, gateway_url, sandbox_url, *clients, other_hospital_key=other)
+        yield Stack(
+            kind, runtime, gateway_url, sandbox_url, hospital, anonymous, departments, other
+        )

@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer import _click as click
 import yaml
+from typer import _click as click
 from typer.main import get_command
 
 from birthlink.cli import app
