@@ -76,7 +76,7 @@ async def test_callback_to_an_unreachable_gateway_gives_up_without_raising(
 async def test_callbacks_use_each_department_secret(
     clock: FakeClock, receiver: Receiver,
 ) -> None:
-    settings = SandboxSettings(gateway_url=receiver.url, hrss_secret="s3cret")  # type: ignore[arg-type]
+    settings = SandboxSettings(gateway_url=receiver.url, hrss_secret="s3cret")
     sender = CallbackSender(settings, clock)
     try:
         assert await sender.deliver("hrss", {"sqh": "HRSS1", "kh": "K1", "yjrq": None})

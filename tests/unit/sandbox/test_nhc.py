@@ -76,6 +76,18 @@ async def test_nhc_without_idempotency_key_is_a_400(client: httpx.AsyncClient) -
     assert await records(client, "nhc") == []
 
 
+async def test_nhc_changes_without_idempotency_key_are_a_400(
+    client: httpx.AsyncClient,
+) -> None:
+    zmbh = (await client.post("/nhc/csyxzm", json=nhc_body(), headers=key("b1"))).json()["zmbh"]
+
+    response = await client.post(f"/nhc/csyxzm/{zmbh}/zf", json={"yy": "错误"})
+
+    assert response.status_code == 400
+    [record] = await records(client, "nhc")
+    assert record["state"] == "issued"
+
+
 async def test_nhc_malformed_bodies_are_400_in_its_error_shape(client: httpx.AsyncClient) -> None:
     father_without_id = {k: v for k, v in nhc_body().items() if k != "fqsfzh"}
     bodies = [b"{not json", b"[1, 2]", nhc_body() | {"xb": "3"}, nhc_body() | {"extra": 1},
