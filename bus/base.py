@@ -9,8 +9,8 @@ Rules, the same on both:
 - Delivery is at least once: handlers de-duplicate by `message_id`.
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import NamedTuple, Protocol
 
 from contracts.envelope import Envelope
 
@@ -21,8 +21,22 @@ class BusError(Exception):
     """Base of the bus errors."""
 
 
-class Unroutable(BusError):
+class Unroutable(BusError):  # noqa: N818 -- the name callers already use
     """No queue is bound for the routing key: the message would be lost."""
+
+
+class NotConfirmedError(BusError):
+    """The transport did not confirm the message (refused, or the connection was
+    lost before the confirm): it may or may not have been delivered; publish it
+    again (consumers de-duplicate by `message_id`)."""
+
+
+class Outgoing(NamedTuple):
+    """One message of a batch (`publish_many`)."""
+
+    envelope: Envelope
+    exchange: str
+    routing_key: str
 
 
 class Transport(Protocol):
@@ -42,4 +56,27 @@ class Transport(Protocol):
 
     async def close(self) -> None:
         """Stop consuming, let running handlers finish, disconnect."""
+        ...
+
+
+class ManagedTransport(Transport, Protocol):
+    """What both our transports offer beyond `Transport`: pipelined batches for
+    the outbox relay, and a look at queues for operators and tests."""
+
+    async def ready(self) -> bool:
+        """Whether the transport can carry messages now (readiness probes)."""
+        ...
+
+    async def publish_many(self, items: Iterable[Outgoing]) -> list[BusError | None]:
+        """Publish all, then wait for all confirms; one outcome per item, in order
+        (`None`: confirmed; `Unroutable` or `NotConfirmedError` otherwise)."""
+        ...
+
+    async def dead_letters(self, queue: str, *, remove: bool = False) -> list[Envelope]:
+        """The envelopes dead-lettered from `queue` (a base name such as
+        `department_queue("nhc")`); `remove=True` takes them off `<queue>.dead`."""
+        ...
+
+    async def depth(self, queue: str) -> int:
+        """How many messages wait in `queue`, not counting those being handled."""
         ...

@@ -44,6 +44,8 @@ class Topology:
     queues: tuple[QueueSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.delivery_limit < 1:
+            raise ValueError(f"delivery_limit must be at least 1, not {self.delivery_limit}")
         queues = [
             QueueSpec(self.name(department_queue(d)), self.name(COMMANDS_EXCHANGE), (f"{d}.*",))
             for d in DEPARTMENTS
@@ -64,3 +66,41 @@ class Topology:
     @property
     def dead_letter_exchange(self) -> str:
         return self.name(DEAD_LETTER_EXCHANGE)
+
+    def queue(self, base: str) -> QueueSpec:
+        """The queue called `base` (unprefixed, e.g. `department_queue("nhc")`)."""
+        name = self.name(base)
+        for spec in self.queues:
+            if spec.name == name:
+                return spec
+        raise ValueError(f"no queue {base!r} in this topology")
+
+    def exchange(self, base: str) -> str:
+        """The prefixed name of exchange `base` (`COMMANDS_EXCHANGE`, `RESULTS_EXCHANGE`)."""
+        name = self.name(base)
+        if name not in self.exchanges:
+            raise ValueError(f"no exchange {base!r} in this topology")
+        return name
+
+    def routes(self, exchange: str, routing_key: str) -> tuple[QueueSpec, ...]:
+        """The queues a message published to (prefixed) `exchange` reaches."""
+        return tuple(
+            spec
+            for spec in self.queues
+            if spec.exchange == exchange
+            and any(topic_matches(pattern, routing_key) for pattern in spec.bindings)
+        )
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: words split on `.`; `*` is one word, `#` zero or more."""
+    return _words_match(tuple(pattern.split(".")), tuple(routing_key.split(".")))
+
+
+def _words_match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return _words_match(rest, words) or (bool(words) and _words_match(pattern, words[1:]))
+    return bool(words) and head in ("*", words[0]) and _words_match(rest, words[1:])

@@ -47,13 +47,22 @@ def new_topology() -> Topology:
     return Topology(prefix=f"t{uuid4().hex[:8]}.", delivery_limit=DELIVERY_LIMIT)
 
 
-def rabbitmq_transport(topology: Topology) -> RabbitMQTransport:
+def rabbitmq_transport(topology: Topology, **options: float) -> RabbitMQTransport:
     return RabbitMQTransport(
         AMQP_URL,
         topology,
         connection_name=f"birthlink-test-{topology.prefix}",
         reconnect_interval=0.5,
+        **options,
     )
+
+
+def sibling(transport: ManagedTransport, **options: float) -> ManagedTransport:
+    """Another transport of the same kind on the same topology."""
+    if isinstance(transport, RabbitMQTransport):
+        return rabbitmq_transport(transport.topology, **options)
+    assert isinstance(transport, InProcessTransport)
+    return InProcessTransport(transport.topology, **options)
 
 
 @pytest.fixture(params=["inprocess", "rabbitmq"])
@@ -124,6 +133,16 @@ class Inbox:
         async with asyncio.timeout(TIMEOUT), self._arrived:
             await self._arrived.wait_for(lambda: len(self.received) >= count)
         return self.received
+
+
+async def test_a_closed_transport_is_not_ready_and_refuses_to_publish(
+    transport: ManagedTransport,
+) -> None:
+    assert await transport.ready()
+    await transport.close()
+    assert not await transport.ready()
+    with pytest.raises(NotConfirmedError):
+        await transport.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
 
 
 async def test_a_published_command_reaches_its_department_and_its_reply_the_orchestrator(
@@ -328,6 +347,24 @@ async def test_close_waits_for_a_handler_in_flight(transport: ManagedTransport) 
     assert finished.is_set()
     # The handler's ack went out before the connection closed: nothing comes back.
     assert await transport.depth(NHC) == 0
+
+
+async def test_close_gives_up_on_a_stuck_handler_and_its_message_comes_back(
+    transport: ManagedTransport,
+) -> None:
+    impatient = sibling(transport, drain_timeout=0.2)
+    started = asyncio.Event()
+
+    async def stuck(envelope: Envelope) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    await impatient.subscribe(NHC, stuck)
+    await impatient.publish(command(), exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    await wait(started)
+    await asyncio.wait_for(impatient.close(), TIMEOUT)
+
+    assert await impatient.depth(NHC) == 1
 
 
 # RabbitMQ only ---------------------------------------------------------------

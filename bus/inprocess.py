@@ -1,0 +1,192 @@
+"""The in-process bus: RabbitMQ's names and rules, kept in this process's memory.
+
+For `birthlink up` without a broker, and for tests. Exchanges route by AMQP
+topic matching on the bindings of `Topology`; each queue is an asyncio queue;
+each message is serialised to JSON on publish, so a handler never shares an
+object with the publisher. A handler that raises has its message redelivered
+until `topology.delivery_limit` deliveries, then it moves to `<queue>.dead`.
+
+Messages die with the process: that is safe because every message starts as an
+outbox row and every pending step as a database timer (DESIGN "Time lives in
+the database").
+"""
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import structlog
+
+from bus.base import BusError, Handler, NotConfirmedError, Outgoing, Unroutable
+from bus.logcontext import message_context
+from bus.topology import QueueSpec, Topology
+from contracts.envelope import Envelope
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Message:
+    """One copy of a message in one queue, with the broker's bookkeeping."""
+
+    body: bytes
+    headers: dict[str, str]
+    message_id: str
+    deliveries: int = 0
+
+
+@dataclass
+class _Worker:
+    """One of a subscription's `prefetch` handler slots."""
+
+    task: asyncio.Task[None] | None = None
+    busy: bool = False
+
+
+class InProcessTransport:
+    """A `Transport` in memory, with the same names and rules as RabbitMQ."""
+
+    def __init__(
+        self, topology: Topology | None = None, *, drain_timeout: float | None = 60.0
+    ) -> None:
+        """`drain_timeout`: how long `close` waits for running handlers (None:
+        forever); a handler still running then is cancelled, its message requeued."""
+        self.topology = topology or Topology()
+        self._drain_timeout = drain_timeout
+        self._queues: dict[str, asyncio.Queue[_Message]] = {
+            spec.name: asyncio.Queue() for spec in self.topology.queues
+        }
+        self._dead: dict[str, list[_Message]] = {spec.name: [] for spec in self.topology.queues}
+        self._workers: list[_Worker] = []
+        self._closing = False
+
+    async def start(self) -> None:
+        """Nothing to connect: the topology exists from construction."""
+        self._check_open()
+
+    async def ready(self) -> bool:
+        """Always, until closed: there is no broker to lose."""
+        return not self._closing
+
+    async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str) -> None:
+        """Copy the message into every queue bound for `routing_key`."""
+        self._check_open()
+        targets = self._route(envelope, exchange, routing_key)
+        body = envelope.model_dump_json().encode()
+        headers = envelope.headers()
+        for spec in targets:
+            self._queues[spec.name].put_nowait(_Message(body, headers, envelope.message_id))
+
+    async def publish_many(self, items: Iterable[Outgoing]) -> list[BusError | None]:
+        """`publish` each item; one outcome per item, in order."""
+        outcomes: list[BusError | None] = []
+        for item in items:
+            try:
+                await self.publish(
+                    item.envelope, exchange=item.exchange, routing_key=item.routing_key
+                )
+            except BusError as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    async def subscribe(self, queue: str, handler: Handler, *, prefetch: int = 50) -> None:
+        """Run up to `prefetch` handlers at once on `queue` until `close`."""
+        self._check_open()
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        spec = self.topology.queue(queue)
+        for _ in range(prefetch):
+            worker = _Worker()
+            worker.task = asyncio.create_task(
+                self._work(spec, handler, worker), name=f"bus:{spec.name}"
+            )
+            self._workers.append(worker)
+
+    async def close(self) -> None:
+        """Stop taking messages, let running handlers finish."""
+        self._closing = True
+        tasks = [worker.task for worker in self._workers if worker.task is not None]
+        for worker in self._workers:
+            if not worker.busy and worker.task is not None:
+                # Idle in `queue.get()`: cancelling there leaves the message queued.
+                worker.task.cancel()
+        self._workers.clear()
+        if not tasks:
+            return
+        _, running = await asyncio.wait(tasks, timeout=self._drain_timeout)
+        if running:
+            log.warning("bus.close.handlers_abandoned", running=len(running))
+            for task in running:
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def dead_letters(self, queue: str, *, remove: bool = False) -> list[Envelope]:
+        """The envelopes dead-lettered from `queue`."""
+        spec = self.topology.queue(queue)
+        dead = self._dead[spec.name]
+        envelopes = [Envelope.model_validate_json(message.body) for message in dead]
+        if remove:
+            dead.clear()
+        return envelopes
+
+    async def depth(self, queue: str) -> int:
+        """How many messages wait in `queue`, not counting those being handled."""
+        return self._queues[self.topology.queue(queue).name].qsize()
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise NotConfirmedError("the in-process transport is closed")
+
+    def _route(self, envelope: Envelope, exchange: str, routing_key: str) -> tuple[QueueSpec, ...]:
+        try:
+            targets = self.topology.routes(self.topology.exchange(exchange), routing_key)
+        except ValueError:
+            targets = ()
+        if not targets:
+            log.warning(
+                "bus.publish.unroutable",
+                exchange=exchange,
+                routing_key=routing_key,
+                message_id=envelope.message_id,
+            )
+            raise Unroutable(f"no queue bound to {exchange!r} for {routing_key!r}")
+        return targets
+
+    async def _work(self, spec: QueueSpec, handler: Handler, worker: _Worker) -> None:
+        queue = self._queues[spec.name]
+        while not self._closing:
+            message = await queue.get()
+            worker.busy = True
+            try:
+                await self._deliver(spec, queue, message, handler)
+            finally:
+                worker.busy = False
+
+    async def _deliver(
+        self,
+        spec: QueueSpec,
+        queue: asyncio.Queue[_Message],
+        message: _Message,
+        handler: Handler,
+    ) -> None:
+        message.deliveries += 1
+        context = message_context(message.message_id, message.headers)
+        with structlog.contextvars.bound_contextvars(
+            **context, queue=spec.name, delivery=message.deliveries
+        ):
+            try:
+                await handler(Envelope.model_validate_json(message.body))
+            except Exception:
+                log.exception("bus.handler.failed")
+                if message.deliveries >= self.topology.delivery_limit:
+                    log.error("bus.message.dead_lettered", limit=self.topology.delivery_limit)
+                    self._dead[spec.name].append(message)
+                else:
+                    queue.put_nowait(message)
+            except BaseException:
+                # Cancelled mid-handler (event loop shutting down): like a lost
+                # channel on the broker, the message goes back and counts.
+                queue.put_nowait(message)
+                raise
