@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from bus.base import Transport
+from bus.base import ManagedTransport
 from bus.factory import make_transport
 from bus.topology import ORCHESTRATOR_QUEUE
 from gateway.clock import Clock, SystemClock
@@ -53,7 +53,7 @@ class Runtime:
 
     settings: GatewaySettings
     db: Database
-    transport: Transport
+    transport: ManagedTransport
     clock: Clock
     orchestrator: Orchestrator
     relay: Relay
@@ -106,7 +106,7 @@ class Runtime:
 def bootstrap(
     settings: GatewaySettings,
     *,
-    transport: Transport | None = None,
+    transport: ManagedTransport | None = None,
     db: Database | None = None,
     clock: Clock | None = None,
 ) -> Runtime:

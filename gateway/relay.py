@@ -11,7 +11,7 @@ import contextlib
 import structlog
 from sqlalchemy import select, update
 
-from bus.base import Transport
+from bus.base import ManagedTransport, Outgoing
 from contracts.envelope import Envelope
 from gateway.clock import Clock
 from gateway.store.db import Database
@@ -26,7 +26,7 @@ class Relay:
     def __init__(
         self,
         db: Database,
-        transport: Transport,
+        transport: ManagedTransport,
         clock: Clock,
         *,
         batch: int = 200,
@@ -53,24 +53,24 @@ class Relay:
             rows = (await session.scalars(query)).all()
             if not rows:
                 return 0
-            # Publishing concurrently pipelines the broker's confirms.
-            await asyncio.gather(
-                *(
-                    self.transport.publish(
-                        Envelope.model_validate(row.envelope),
-                        exchange=row.exchange,
-                        routing_key=row.routing_key,
-                    )
-                    for row in rows
+            # One batch, confirms pipelined; a row whose publish failed stays
+            # unpublished and is tried again on the next round.
+            outcomes = await self.transport.publish_many(
+                Outgoing(Envelope.model_validate(row.envelope), row.exchange, row.routing_key)
+                for row in rows
+            )
+            published = [row.id for row, error in zip(rows, outcomes, strict=True) if not error]
+            for row, error in zip(rows, outcomes, strict=True):
+                if error:
+                    log.warning("relay.not_published", message_id=row.message_id, error=str(error))
+            if published:
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(published))
+                    .values(published_at=self.clock.now())
                 )
-            )
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id.in_([row.id for row in rows]))
-                .values(published_at=self.clock.now())
-            )
-        log.debug("relay.published", count=len(rows))
-        return len(rows)
+        log.debug("relay.published", count=len(published))
+        return len(published)
 
     async def run(self) -> None:
         """Publish until cancelled; wait for a wake-up or the interval when idle."""
