@@ -101,10 +101,11 @@ def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa 
     from adapters._runtime.settings import AdapterSettings
     from adapters.registry import AdapterRuntime
     from bus.factory import make_transport
+    from bus.topology import Topology
 
     async def run() -> None:
         settings = AdapterSettings()
-        transport = make_transport(settings.amqp_url)
+        transport = make_transport(settings.amqp_url, Topology(settings.amqp_prefix))
         await transport.start()
         adapters = AdapterRuntime([department], transport, settings)
         await adapters.start()
@@ -136,12 +137,12 @@ def sandbox(
 @app.command()
 def migrate() -> None:
     """Bring the saga store's schema up to date."""
+    from gateway.bootstrap import database_for
     from gateway.settings import GatewaySettings
-    from gateway.store.db import Database
     from gateway.store.migrate import migrate as run_migrations
 
     async def run() -> None:
-        db = Database(GatewaySettings().database_url)
+        db = database_for(GatewaySettings())
         await run_migrations(db)
         await db.dispose()
 
@@ -155,10 +156,10 @@ def keys_create(
     operator: Annotated[str | None, typer.Option(help="Operator's name.")] = None,
 ) -> None:
     """Make a key; it is printed once, as the last line."""
+    from gateway.bootstrap import database_for
     from gateway.clock import SystemClock
     from gateway.keys import create_key
     from gateway.settings import GatewaySettings
-    from gateway.store.db import Database
     from gateway.store.migrate import migrate as run_migrations
 
     if bool(hospital) == bool(operator):
@@ -166,7 +167,7 @@ def keys_create(
     made: list[str] = []
 
     async def run() -> None:
-        db = Database(GatewaySettings().database_url)
+        db = database_for(GatewaySettings())
         await run_migrations(db)
         async with db.write() as session:
             made.append(

@@ -12,7 +12,7 @@ import structlog
 
 from bus.base import ManagedTransport
 from bus.factory import make_transport
-from bus.topology import ORCHESTRATOR_QUEUE
+from bus.topology import ORCHESTRATOR_QUEUE, Topology
 from gateway.clock import Clock, SystemClock
 from gateway.orchestrator import Orchestrator
 from gateway.relay import Relay
@@ -103,6 +103,11 @@ class Runtime:
         self._started = False
 
 
+def database_for(settings: GatewaySettings) -> Database:
+    """The saga store the settings name."""
+    return Database(settings.database_url, schema=settings.database_schema)
+
+
 def bootstrap(
     settings: GatewaySettings,
     *,
@@ -111,8 +116,8 @@ def bootstrap(
     clock: Clock | None = None,
 ) -> Runtime:
     """Build the runtime; nothing connects until `start`."""
-    db = db or Database(settings.database_url)
-    transport = transport or make_transport(settings.amqp_url)
+    db = db or database_for(settings)
+    transport = transport or make_transport(settings.amqp_url, Topology(settings.amqp_prefix))
     clock = clock or SystemClock()
     plan = make_plan(card_waits_for_insurance=settings.card_waits_for_insurance)
     relay = Relay(

@@ -27,7 +27,9 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BIRTHLINK_", extra="ignore")
 
     database_url: str = "birthlink.db"
+    database_schema: str | None = None  # PostgreSQL: keep the tables in this schema
     amqp_url: str | None = None
+    amqp_prefix: str = ""  # prefix of every exchange and queue (several deployments, one broker)
     jurisdiction: str | None = None  # a 2-digit province code, e.g. "33"; None: everywhere
 
     nhc_secret: SecretStr = SecretStr("dev-nhc-secret")

@@ -24,6 +24,7 @@ class AdapterSettings(BaseSettings):
     retry_attempts: int = 3
     retry_max_wait_s: float = 2
     amqp_url: str | None = None
+    amqp_prefix: str = ""
     prefetch: int = 32
 
     def base_url(self, department: str) -> str:

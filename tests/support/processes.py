@@ -1,0 +1,116 @@
+"""birthlink as in production: every role its own process (`birthlink gateway`,
+`orchestrator`, `relay`, `adapter <department>` x5, `sandbox`), on RabbitMQ and
+PostgreSQL, each deployment with its own schema and queue prefix."""
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+
+from birthlink.samples import DEMO_HOSPITAL
+from bus.rabbitmq import RabbitMQTransport
+from bus.topology import DEPARTMENTS, Topology
+from tests.support.servers import bound_socket, url_of, wait_for
+from tests.support.stack import AMQP_URL, PG_DSN, postgres_schema
+
+BIRTHLINK = [sys.executable, "-m", "birthlink"]
+
+
+@dataclass
+class Deployment:
+    """The processes of one deployment, and how to reach it."""
+
+    env: dict[str, str]
+    gateway_url: str
+    sandbox_url: str
+    hospital_key: str
+    logs: Path
+    processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+
+    async def spawn(self, name: str, *args: str) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        self.processes[name] = await asyncio.create_subprocess_exec(
+            *BIRTHLINK, "--json-logs", *args, env=self.env, stdout=log, stderr=log
+        )
+        log.close()
+
+    async def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        process = self.processes.pop(name)
+        if process.returncode is None:
+            process.send_signal(sig)
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def _run(env: dict[str, str], *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *BIRTHLINK, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"birthlink {' '.join(args)} failed: {err.decode()[-2000:]}")
+    return out.decode()
+
+
+async def _healthy(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            return (await http.get(f"{url}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@asynccontextmanager
+async def deployment(logs: Path, *, later_delay_s: float = 1.0) -> AsyncIterator[Deployment]:
+    """Start every role as its own process; stop them all afterwards."""
+    async with AsyncExitStack() as stack:
+        _, schema = await stack.enter_async_context(postgres_schema())
+        prefix = f"p{uuid4().hex[:8]}."
+        topology = RabbitMQTransport(AMQP_URL, Topology(prefix=prefix))
+        stack.push_async_callback(topology.delete_topology)
+        # Ports are picked now and released for the servers to bind.
+        gateway_sock, sandbox_sock = bound_socket(), bound_socket()
+        gateway_url, sandbox_url = url_of(gateway_sock), url_of(sandbox_sock)
+        gateway_sock.close()
+        sandbox_sock.close()
+        env = {
+            **os.environ,
+            "BIRTHLINK_DATABASE_URL": PG_DSN,
+            "BIRTHLINK_DATABASE_SCHEMA": schema,
+            "BIRTHLINK_AMQP_URL": AMQP_URL,
+            "BIRTHLINK_AMQP_PREFIX": prefix,
+            "BIRTHLINK_DEPARTMENTS_URL": sandbox_url,
+            "BIRTHLINK_LATER_DELAY_S": str(later_delay_s),
+        }
+        await _run(env, "migrate")
+        key = (await _run(env, "keys", "create", "--hospital", DEMO_HOSPITAL["code"])).split()[-1]
+        deploy = Deployment(env, gateway_url, sandbox_url, key, logs)
+        await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
+        stack.push_async_callback(_stop_all, deploy)
+        port = gateway_url.rsplit(":", 1)[1]
+        await deploy.spawn("gateway", "gateway", "--port", port)
+        await deploy.spawn(
+            "sandbox", "sandbox", "--port", sandbox_url.rsplit(":", 1)[1], "--gateway", gateway_url
+        )
+        await deploy.spawn("relay", "relay")
+        await deploy.spawn("orchestrator", "orchestrator")
+        for department in DEPARTMENTS:
+            await deploy.spawn(f"adapter-{department}", "adapter", department)
+        await wait_for(lambda: _healthy(gateway_url), within=30, what="gateway up")
+        await wait_for(lambda: _healthy(sandbox_url), within=30, what="sandbox up")
+        yield deploy
+
+
+async def _stop_all(deploy: Deployment) -> None:
+    for name in list(deploy.processes):
+        await deploy.stop(name)
