@@ -55,7 +55,7 @@ class CardApplication(WireModel):
     aac003: Name
     aac004: SexCode
     aac006: CompactDate
-    cbbh: Text
+    cbbh: Text | None = None  # absent where the card does not wait for insurance
     lqfs: Literal["1", "2"]
     yjdz: MailingAddress | None = None
     zp: str | None = None
