@@ -166,6 +166,18 @@ class Saga:
                 self._on_transient(view, reply, attempt, now)
         self.advance(now)
 
+    def retry(self, step: Step, now: datetime) -> bool:
+        """An operator's retry of a `failed` or `rejected` step: a fresh deadline and
+        another attempt, with the same idempotency key. False when not retryable."""
+        view = self.steps[step]
+        if view.state not in NEEDS_ACTION_STATES:
+            return False
+        view.deadline_at = None
+        view.finished_at = None
+        self._dispatch(view, now, detail="retry asked by an operator")
+        self._settle_status()
+        return True
+
     def on_due(self, now: datetime) -> None:
         """The sweeper's visit: act on every step whose time has come."""
         for view in self.steps.values():
@@ -199,12 +211,14 @@ class Saga:
         else:
             self._move(view, StepState.RETRYING, reply.reason, next_at=retry_at)
 
-    def _dispatch(self, view: StepView, now: datetime) -> None:
+    def _dispatch(self, view: StepView, now: datetime, *, detail: str | None = None) -> None:
         view.attempt += 1
         view.started_at = view.started_at or now
         view.deadline_at = view.deadline_at or now + self.policy.step_deadline
-        detail = f"attempt {view.attempt}, to {DEPARTMENT_OF[view.step].value}"
-        self._move(view, StepState.QUEUED, detail, next_at=now + self.policy.dispatch_lease)
+        why = f"attempt {view.attempt}, to {DEPARTMENT_OF[view.step].value}"
+        if detail:
+            why = f"{detail}: {why}"
+        self._move(view, StepState.QUEUED, why, next_at=now + self.policy.dispatch_lease)
         self.dispatches.append(Dispatch(view.step, "submit", view.attempt))
 
     def _move(

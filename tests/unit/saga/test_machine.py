@@ -186,3 +186,22 @@ def test_all_steps_done_completes_the_birth() -> None:
         assert saga.status == BirthStatus.IN_PROGRESS
         saga.on_reply(step, reply("completed", output=output), saga.steps[step].attempt, NOW)
     assert saga.status == BirthStatus.COMPLETED
+
+
+def test_an_operator_retry_requeues_a_failed_step_with_a_fresh_deadline() -> None:
+    saga = new_saga()
+    view = saga.steps[Step.BIRTH_CERTIFICATE]
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="bad"), 1, NOW)
+    later = NOW + timedelta(days=5)
+    assert saga.retry(Step.BIRTH_CERTIFICATE, later)
+    assert view.state == StepState.QUEUED
+    assert view.attempt == 2
+    assert view.deadline_at == later + POLICY.step_deadline
+    assert saga.status == BirthStatus.IN_PROGRESS
+    assert "operator" in (saga.transitions[-2].detail or "")
+
+
+def test_only_failed_or_rejected_steps_can_be_retried() -> None:
+    saga = new_saga()
+    assert not saga.retry(Step.BIRTH_CERTIFICATE, NOW)  # queued
+    assert not saga.retry(Step.HOUSEHOLD_REGISTRATION, NOW)  # waiting
