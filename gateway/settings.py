@@ -39,6 +39,10 @@ class GatewaySettings(BaseSettings):
     hrss_secret: SecretStr = SecretStr("dev-hrss-secret")
     callback_tolerance_s: int = 300
 
+    # Keyed hash for looking people up without storing their numbers in clear
+    # (the duplicate rule: the same mother, birth time and order).
+    lookup_key: SecretStr = SecretStr("dev-lookup-key")
+
     max_body_bytes: int = 64 * 1024
     step_deadline: timedelta = timedelta(hours=72)
     dispatch_lease: timedelta = timedelta(minutes=5)

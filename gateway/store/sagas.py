@@ -73,6 +73,7 @@ def insert_new(
             hospital_code=hospital_code,
             hospital_record_id=hospital_record_id,
             tracking_code=tracking_code,
+            born_at=saga.event.child.born_at,
             status=saga.status.value,
             event=event_json,
             body_hash=body_hash,

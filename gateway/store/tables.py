@@ -68,6 +68,9 @@ class Birth(Base):
     hospital_code: Mapped[str] = mapped_column(String(32))
     hospital_record_id: Mapped[str] = mapped_column(String(64))
     tracking_code: Mapped[str] = mapped_column(String(14), unique=True)
+    # When the child was born: legal deadlines count from it (not personal data
+    # on its own; kept in clear so that deadlines can be queried).
+    born_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     event: Mapped[dict[str, Any]]
     body_hash: Mapped[str] = mapped_column(String(64))

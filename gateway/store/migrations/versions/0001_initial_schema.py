@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 12:55:54.582472
+Create Date: 2026-11-28 12:56:21.645990
 """
 
 from collections.abc import Sequence
@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("hospital_code", sa.String(length=32), nullable=False),
         sa.Column("hospital_record_id", sa.String(length=64), nullable=False),
         sa.Column("tracking_code", sa.String(length=14), nullable=False),
+        sa.Column("born_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("event", sa.JSON(), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
@@ -51,6 +52,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("tracking_code", name=op.f("uq_births_tracking_code")),
     )
     with op.batch_alter_table("births", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_births_born_at"), ["born_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_births_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_births_status"), ["status"], unique=False)
 
@@ -152,6 +154,7 @@ def downgrade() -> None:
     with op.batch_alter_table("births", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_births_status"))
         batch_op.drop_index(batch_op.f("ix_births_created_at"))
+        batch_op.drop_index(batch_op.f("ix_births_born_at"))
 
     op.drop_table("births")
     op.drop_table("api_keys")
