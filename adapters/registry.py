@@ -18,6 +18,7 @@ from typing import Self
 import httpx
 import structlog
 
+from adapters._runtime.breaker import DepartmentGuard, GuardedTransport, Now
 from adapters._runtime.http import RetryPolicy
 from adapters._runtime.settings import AdapterSettings
 from adapters._runtime.worker import AdapterWorker, DepartmentAdapter
@@ -66,18 +67,27 @@ def department_http_client(
     settings: AdapterSettings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    now: Now | None = None,
 ) -> httpx.AsyncClient:
-    """An HTTP client for one department: its base URL, the settings' timeout, and
-    as many connections as the worker has messages in flight."""
+    """An HTTP client for one department: its base URL, the settings' timeout, as
+    many connections as the worker has messages in flight, and the department's
+    guard (concurrency cap, circuit breaker; `now` is its clock)."""
+    limits = httpx.Limits(
+        max_connections=max(1, settings.prefetch),
+        max_keepalive_connections=max(1, min(settings.prefetch, 20)),
+    )
+    guard = DepartmentGuard(
+        department,
+        failure_threshold=settings.breaker_failures,
+        open_s=settings.breaker_open_s,
+        max_concurrent=settings.department_concurrency,
+        now=now,
+    )
     return httpx.AsyncClient(
         base_url=settings.base_url(department),
         timeout=httpx.Timeout(settings.http_timeout_s),
-        limits=httpx.Limits(
-            max_connections=max(1, settings.prefetch),
-            max_keepalive_connections=max(1, min(settings.prefetch, 20)),
-        ),
         headers={"User-Agent": "birthlink-adapter"},
-        transport=transport,
+        transport=GuardedTransport(transport or httpx.AsyncHTTPTransport(limits=limits), guard),
     )
 
 
@@ -86,7 +96,8 @@ class AdapterRuntime:
 
     `http_transport` replaces the network for every department client (for
     example an `httpx.ASGITransport` over an in-process app, or a
-    `httpx.MockTransport` in tests).
+    `httpx.MockTransport` in tests); `now` is the clock of the departments'
+    circuit breakers (seconds; tests pass a manual clock's).
     """
 
     def __init__(
@@ -96,11 +107,13 @@ class AdapterRuntime:
         settings: AdapterSettings,
         *,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        now: Now | None = None,
     ) -> None:
         self.departments = tuple(Department(d) for d in dict.fromkeys(departments))
         self._transport = transport
         self._settings = settings
         self._http_transport = http_transport
+        self._now = now
         self._clients: list[httpx.AsyncClient] = []
         self.workers: list[AdapterWorker] = []
 
@@ -111,7 +124,7 @@ class AdapterRuntime:
         try:
             for department in self.departments:
                 http = department_http_client(
-                    department, self._settings, transport=self._http_transport
+                    department, self._settings, transport=self._http_transport, now=self._now
                 )
                 self._clients.append(http)
                 worker = AdapterWorker(

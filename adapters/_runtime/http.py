@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 
+from adapters._runtime.breaker import CircuitOpenError
 from adapters._runtime.errors import DepartmentProtocolError, PermanentError, TransientError
 
 log = structlog.get_logger()
@@ -149,9 +150,12 @@ def raise_for_department(resp: httpx.Response, reason_of: ReasonOf) -> None:
 
 
 async def send(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """One HTTP request; network failures become `TransientError`."""
+    """One HTTP request; network failures, and calls the department's guard
+    refused (circuit open, Retry-After not over), become `TransientError`."""
     try:
         return await http.request(method, url, **kwargs)
+    except CircuitOpenError as exc:
+        raise TransientError(exc.reason, retry_after_s=exc.retry_after_s) from exc
     except httpx.TimeoutException as exc:
         raise TransientError(f"department timed out ({type(exc).__name__})") from exc
     except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:

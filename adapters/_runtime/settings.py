@@ -26,6 +26,11 @@ class AdapterSettings(BaseSettings):
     amqp_url: str | None = None
     amqp_prefix: str = ""
     prefetch: int = 32
+    # Sparing departments (adapters._runtime.breaker): requests in flight per
+    # department, failures in a row that open its circuit, and for how long.
+    department_concurrency: int = 16
+    breaker_failures: int = 5
+    breaker_open_s: float = 30.0
 
     def base_url(self, department: str) -> str:
         """The base URL of `department` (`nhc`, `cdc`, `mps`, `nhsa`, `hrss`)."""
