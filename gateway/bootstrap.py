@@ -19,6 +19,7 @@ from gateway.relay import Relay
 from gateway.saga.machine import Policy
 from gateway.saga.plan import make_plan
 from gateway.settings import GatewaySettings
+from gateway.store import crypto
 from gateway.store.db import Database
 from gateway.store.migrate import migrate
 from gateway.timers import Sweeper
@@ -104,8 +105,10 @@ class Runtime:
 
 
 def database_for(settings: GatewaySettings) -> Database:
-    """The saga store the settings name."""
-    return Database(settings.database_url, schema=settings.database_schema)
+    """The saga store the settings name, with the settings' data keys."""
+    db = Database(settings.database_url, schema=settings.database_schema)
+    crypto.bind(db, crypto.Keyring.parse(settings.data_keys.get_secret_value()))
+    return db
 
 
 def bootstrap(
@@ -117,6 +120,7 @@ def bootstrap(
 ) -> Runtime:
     """Build the runtime; nothing connects until `start`."""
     db = db or database_for(settings)
+    crypto.bind(db, crypto.Keyring.parse(settings.data_keys.get_secret_value()))
     transport = transport or make_transport(settings.amqp_url, Topology(settings.amqp_prefix))
     clock = clock or SystemClock()
     plan = make_plan(card_waits_for_insurance=settings.card_waits_for_insurance)

@@ -6,6 +6,8 @@ from datetime import timedelta
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.store.crypto import DEV_DATA_KEYS
+
 DEPARTMENTS = ("nhc", "cdc", "mps", "nhsa", "hrss")
 
 
@@ -42,8 +44,14 @@ class GatewaySettings(BaseSettings):
     # Keyed hash for looking people up without storing their numbers in clear
     # (the duplicate rule: the same mother, birth time and order).
     lookup_key: SecretStr = SecretStr("dev-lookup-key")
+    # Encryption at rest (gateway.store.crypto): "kid:base64key,..." (first is current).
+    data_keys: SecretStr = SecretStr(DEV_DATA_KEYS)
 
     max_body_bytes: int = 64 * 1024
+    max_body_depth: int = 12  # nesting of JSON objects and arrays in a request body
+    max_body_items: int = 2000  # values (object members and array items) in a request body
+    intake_rate_limit: str = "600/minute"  # per hospital key, `limits` notation
+    api_key_grace: timedelta = timedelta(days=7)  # a rotated key stays valid this long
     step_deadline: timedelta = timedelta(hours=72)
     dispatch_lease: timedelta = timedelta(minutes=5)
     poll_after: timedelta = timedelta(seconds=30)

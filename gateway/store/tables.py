@@ -19,6 +19,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from gateway.store.crypto import EncryptedJSON
+
 # Naming convention: stable constraint names for migrations on both databases.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -72,7 +74,7 @@ class Birth(Base):
     # on its own; kept in clear so that deadlines can be queried).
     born_at: Mapped[datetime] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    event: Mapped[dict[str, Any]]
+    event: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("births.event"))
     body_hash: Mapped[str] = mapped_column(String(64))
     event_version: Mapped[int] = mapped_column(Integer, default=1)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -88,7 +90,7 @@ class BirthVersion(Base):
 
     birth_id: Mapped[str] = mapped_column(ForeignKey("births.id"), primary_key=True)
     event_version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event: Mapped[dict[str, Any]]
+    event: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("birth_versions.event"))
     actor: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
 
@@ -113,7 +115,7 @@ class StepRow(Base):
     next_attempt_at: Mapped[datetime | None]
     deadline_at: Mapped[datetime | None]
     department_ref: Mapped[str | None] = mapped_column(String(64))
-    output: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    output: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("steps.output"), default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -146,7 +148,7 @@ class OutboxRow(Base):
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
     exchange: Mapped[str] = mapped_column(String(64))
     routing_key: Mapped[str] = mapped_column(String(64))
-    envelope: Mapped[dict[str, Any]]
+    envelope: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("outbox.envelope"))
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
 
@@ -173,3 +175,6 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Rotation: the old key stays valid until `expires_at`; `replaced_by` is the new prefix.
+    expires_at: Mapped[datetime | None]
+    replaced_by: Mapped[str | None] = mapped_column(String(16))

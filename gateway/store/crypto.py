@@ -1,0 +1,221 @@
+"""Encryption at rest: personal data never reaches the database in clear.
+
+Every JSON column that can hold names, ID numbers, phones or addresses (the
+posted event and its versions, the outgoing commands in the outbox, the steps'
+outputs) is an `EncryptedJSON` column: the whole document is sealed with
+AES-256-GCM (`cryptography`) and stored as `{"kid", "nonce", "ct"}`, the key id
+beside the ciphertext. The column's name is the associated data, so a sealed
+value moved to another column does not open.
+
+Why whole documents and not single fields: every reader (saga store, relay,
+API views, the tracking check, corrections) keeps working on plain dicts, no
+field can be forgotten when the contract grows, and the shape of the data is
+hidden too. What must be searched is searched by a keyed hash
+(`gateway.privacy.lookup_hash`) in a column of its own, never by the plaintext.
+
+Keys come from settings (`BIRTHLINK_DATA_KEYS="kid1:<base64>,kid0:<base64>"`,
+the first is current, the others still decrypt). The keyring is bound to a
+database's engines (`bind`) so that several deployments can live in one process.
+
+Rotation without downtime:
+1. deploy `old,new` everywhere (every process can read the new key);
+2. deploy `new,old` (new writes use the new key, old values still open);
+3. `birthlink keys rotate-data` re-encrypts what is left, in small batches,
+   each row compared-and-swapped on its nonce so a concurrent writer wins;
+4. when it reports nothing under the old key id, drop the old key.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import JSON, MetaData, Table, and_, func, select, type_coerce, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
+
+from gateway.store.db import Database
+
+# A fixed development key so that `birthlink up` works out of the box; any
+# deployment sets its own (see gateway.settings).
+DEV_DATA_KEYS = (
+    "dev:" + base64.b64encode(hashlib.sha256(b"birthlink development data key").digest()).decode()
+)
+
+
+class DataKeyError(Exception):
+    """A value cannot be sealed or opened: unknown key id, wrong key, or tampering."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The data keys by id; `current` seals, every key opens."""
+
+    current: str
+    keys: Mapping[str, bytes]
+
+    @classmethod
+    def parse(cls, text: str) -> "Keyring":
+        """Read `kid:base64key,kid:base64key` (the first is current)."""
+        keys: dict[str, bytes] = {}
+        for item in (part.strip() for part in text.split(",")):
+            kid, sep, encoded = item.partition(":")
+            if not sep or not kid:
+                raise ValueError("data keys are written kid:base64key, separated by commas")
+            try:
+                key = base64.b64decode(encoded, validate=True)
+            except binascii.Error:
+                raise ValueError(f"data key {kid!r} is not base64") from None
+            if len(key) not in (16, 24, 32):
+                raise ValueError(f"data key {kid!r} must be 16, 24 or 32 bytes, not {len(key)}")
+            if kid in keys:
+                raise ValueError(f"data key id {kid!r} appears twice")
+            keys[kid] = key
+        return cls(current=next(iter(keys)), keys=keys)
+
+    @staticmethod
+    def generate(kid: str) -> str:
+        """A new `kid:base64key` entry with a random 256-bit key."""
+        return f"{kid}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
+
+    def seal(self, document: Any, *, context: str) -> dict[str, str]:
+        """Encrypt a JSON document under the current key."""
+        nonce = os.urandom(12)
+        plain = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        ct = AESGCM(self.keys[self.current]).encrypt(nonce, plain, context.encode())
+        return {"kid": self.current, "nonce": _b64(nonce), "ct": _b64(ct)}
+
+    def open(self, sealed: Mapping[str, Any], *, context: str) -> Any:
+        """Decrypt a sealed document (under whichever key it names)."""
+        if not is_sealed(sealed):
+            raise DataKeyError(f"{context}: value is not encrypted")
+        key = self.keys.get(sealed["kid"])
+        if key is None:
+            raise DataKeyError(f"{context}: unknown data key id {sealed['kid']!r}")
+        try:
+            plain = AESGCM(key).decrypt(
+                base64.b64decode(sealed["nonce"]), base64.b64decode(sealed["ct"]), context.encode()
+            )
+        except (InvalidTag, binascii.Error, ValueError):
+            raise DataKeyError(f"{context}: cannot decrypt under key {sealed['kid']!r}") from None
+        return json.loads(plain)
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, Mapping) and {"kid", "nonce", "ct"} <= value.keys()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+_bound: "weakref.WeakKeyDictionary[Dialect, Keyring]" = weakref.WeakKeyDictionary()
+
+
+def bind(db: Database, keyring: Keyring) -> None:
+    """Use `keyring` for every encrypted column read or written through `db`."""
+    for engine in {db.writer, db.reader}:
+        _bound[engine.sync_engine.dialect] = keyring
+
+
+def keyring_of(dialect: Dialect) -> Keyring:
+    keyring = _bound.get(dialect)
+    if keyring is None:
+        # A Database built outside bootstrap: the process's own settings decide.
+        from gateway.settings import GatewaySettings
+
+        keyring = Keyring.parse(GatewaySettings().data_keys.get_secret_value())
+        _bound[dialect] = keyring
+    return keyring
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON column whose documents are stored sealed (AES-GCM, key id beside)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, context: str = "") -> None:
+        # `context` (table.column) is the associated data; migrations only need the DDL.
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return keyring_of(dialect).seal(value, context=self.context)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return keyring_of(dialect).open(value, context=self.context)
+
+
+def encrypted_columns(metadata: MetaData) -> list[tuple[Table, str]]:
+    """Every (table, column name) whose values are sealed."""
+    return [
+        (table, column.name)
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, EncryptedJSON)
+    ]
+
+
+def _field(table: Table, column: str, name: str) -> ColumnElement[str]:
+    value: ColumnElement[str] = type_coerce(table.c[column], JSON)[name].as_string()
+    return value
+
+
+async def count_by_key(db: Database, metadata: MetaData) -> dict[str, dict[str, int]]:
+    """How many sealed values each `table.column` holds under each key id."""
+    counts: dict[str, dict[str, int]] = {}
+    async with db.read() as session:
+        for table, column in encrypted_columns(metadata):
+            kid = _field(table, column, "kid")
+            rows = await session.execute(
+                select(kid, func.count()).where(table.c[column].is_not(None)).group_by(kid)
+            )
+            counts[f"{table.name}.{column}"] = {str(k): int(n) for k, n in rows.all()}
+    return counts
+
+
+async def reencrypt(db: Database, metadata: MetaData, *, batch: int = 200) -> int:
+    """Seal every value not under the current key again, under it; return how many.
+
+    Runs beside live traffic: each batch is its own short transaction, and a row
+    is rewritten only if its nonce is still the one read (a writer that changed
+    it meanwhile already sealed it afresh).
+    """
+    current = keyring_of(db.writer.sync_engine.dialect).current
+    done = 0
+    for table, column in encrypted_columns(metadata):
+        kid, nonce = _field(table, column, "kid"), _field(table, column, "nonce")
+        keys = list(table.primary_key.columns)
+        while True:
+            async with db.write() as session:
+                query = (
+                    select(*keys, nonce, table.c[column])
+                    .where(table.c[column].is_not(None), kid != current)
+                    .limit(batch)
+                )
+                if not db.is_sqlite:
+                    query = query.with_for_update(skip_locked=True)
+                rows = (await session.execute(query)).all()
+                for row in rows:
+                    *ids, old_nonce, document = row
+                    match = and_(*(k == v for k, v in zip(keys, ids, strict=True)))
+                    result = await session.execute(
+                        update(table).where(match, nonce == old_nonce).values({column: document})
+                    )
+                    done += result.rowcount  # type: ignore[attr-defined]
+            if len(rows) < batch:
+                break
+    return done
