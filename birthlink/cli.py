@@ -10,10 +10,13 @@ import typer
 import uvicorn
 
 from birthlink import logs
+from birthlink.ops_cli import births_app, dead_app
 
 app = typer.Typer(help="birthlink: one birth event, five departments.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for hospitals and operators.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(births_app, name="births")
+app.add_typer(dead_app, name="dead")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 
@@ -86,7 +89,7 @@ async def _roles(*roles: Any) -> None:
 @app.command()
 def orchestrator() -> None:
     """Apply department replies and run the timers (retries, polling, deadlines)."""
-    _run(_roles("orchestrator", "timers"))
+    _run(_roles("orchestrator", "timers", "dead_letters"))
 
 
 @app.command()

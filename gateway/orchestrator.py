@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.envelope import Envelope
 from contracts.replies import StepReply
 from contracts.steps import Step
+from gateway import metrics
 from gateway.clock import Clock
 from gateway.saga.machine import Policy, Saga
 from gateway.saga.plan import Plan
@@ -69,6 +70,7 @@ class Orchestrator:
                 if inbox:  # another consumer applied the same message meanwhile
                     return False
                 raise
+            metrics.observe_saga(loaded.saga, self.clock.now())
             if commands:
                 self._on_commit()
             return True

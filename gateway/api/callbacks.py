@@ -12,6 +12,7 @@ from contracts.steps import Department, Step
 from gateway.api.deps import RuntimeDep
 from gateway.api.problems import ProblemError
 from gateway.callbacks import CallbackError, parse_callback, verify_signature
+from gateway.metrics import CALLBACKS
 from gateway.saga.machine import Saga
 from gateway.store.tables import StepRow
 
@@ -39,10 +40,12 @@ async def department_callback(
     )
     if not ok:
         log.warning("callback.refused", department=department.value)
+        CALLBACKS.labels(department.value, "bad_signature").inc()
         raise ProblemError(401, "Bad or stale signature")
     try:
         callback = parse_callback(department.value, json.loads(body))
     except (ValueError, CallbackError) as exc:
+        CALLBACKS.labels(department.value, "malformed").inc()
         raise ProblemError(400, "Malformed callback", str(exc)) from None
     async with runtime.db.read() as session:
         row = await session.scalar(
@@ -52,6 +55,10 @@ async def department_callback(
             )
         )
     if row is None:
+        # Not known (yet): a callback can overtake the adapter's reply that
+        # carries the reference. 404 asks the department to try again later;
+        # polling completes the step if it gives up (docs: issue 3 decision).
+        CALLBACKS.labels(department.value, "unknown_reference").inc()
         raise ProblemError(404, "Unknown reference")
     step = Step(row.step)
 
@@ -64,5 +71,6 @@ async def department_callback(
         actor=f"department:{department.value}",
         inbox=(f"callback:{department.value}", hashlib.sha256(body).hexdigest()),
     )
+    CALLBACKS.labels(department.value, "accepted").inc()
     log.info("callback.accepted", department=department.value, birth_id=row.birth_id)
     return Response(status_code=204)

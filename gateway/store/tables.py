@@ -178,3 +178,25 @@ class ApiKey(Base):
     # Rotation: the old key stays valid until `expires_at`; `replaced_by` is the new prefix.
     expires_at: Mapped[datetime | None]
     replaced_by: Mapped[str | None] = mapped_column(String(16))
+
+
+# Issue 3 (operators): messages the broker dead-lettered, moved here for operators.
+class DeadLetterRow(Base):
+    """A message its consumer kept failing on, after the delivery limit; an operator
+    lists it and re-drives it through the outbox (`redriven_at`, `redriven_by`).
+    The envelope can hold a step's record: it is sealed like the outbox's."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (UniqueConstraint("queue", "message_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(64))  # the base name, e.g. birthlink.nhc
+    message_id: Mapped[str] = mapped_column(String(80))
+    type: Mapped[str] = mapped_column(String(64))
+    birth_id: Mapped[str] = mapped_column(String(32), index=True)
+    step: Mapped[str | None] = mapped_column(String(32))
+    envelope: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("dead_letters.envelope"))
+    deaths: Mapped[int] = mapped_column(Integer, default=1)  # dead-lettered again after a redrive
+    dead_at: Mapped[datetime] = mapped_column(index=True)
+    redriven_at: Mapped[datetime | None]
+    redriven_by: Mapped[str | None] = mapped_column(String(80))

@@ -20,6 +20,31 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "dead_letters",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("queue", sa.String(length=64), nullable=False),
+        sa.Column("message_id", sa.String(length=80), nullable=False),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("birth_id", sa.String(length=32), nullable=False),
+        sa.Column("step", sa.String(length=32), nullable=True),
+        sa.Column("envelope", gateway.store.crypto.EncryptedJSON(), nullable=False),
+        sa.Column("deaths", sa.Integer(), nullable=False),
+        sa.Column("dead_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("redriven_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("redriven_by", sa.String(length=80), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
+        sa.UniqueConstraint("queue", "message_id", name=op.f("uq_dead_letters_queue")),
+    )
+    with op.batch_alter_table("dead_letters", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_dead_letters_birth_id"), ["birth_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_dead_letters_dead_at"), ["dead_at"], unique=False)
+
+    op.create_table(
         "api_keys",
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
@@ -141,6 +166,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("dead_letters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dead_letters_dead_at"))
+        batch_op.drop_index(batch_op.f("ix_dead_letters_birth_id"))
+
+    op.drop_table("dead_letters")
     with op.batch_alter_table("steps", schema=None) as batch_op:
         batch_op.drop_index("ix_steps_due")
         batch_op.drop_index("ix_steps_department_ref")

@@ -1,0 +1,230 @@
+"""Dead letters: messages a consumer kept failing on, kept for operators.
+
+The broker dead-letters a message after its queue's delivery limit
+(`<queue>.dead`, bus/). `DeadLetterMover` (the `dead_letters` role, beside the
+orchestrator) moves them into the `dead_letters` table; operators list them and
+re-drive them (`redrive`), which publishes the same envelope, under the same
+`message_id`, through the outbox: the original outbox row is marked unpublished
+again, or, for a reply that never had one (adapters publish replies directly), a
+row is added. A re-drive is written to the birth's history with the operator's
+name.
+
+Moving is at least once: a batch is read without being taken, stored, and only
+then taken off the queue; a message that was already stored is not stored twice
+(`(queue, message_id)` is unique); one that dies again after a re-drive counts
+another death and waits again.
+"""
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bus.base import ManagedTransport
+from bus.topology import (
+    COMMANDS_EXCHANGE,
+    DEPARTMENTS,
+    ORCHESTRATOR_QUEUE,
+    RESULTS_EXCHANGE,
+    department_queue,
+)
+from contracts.commands import POLL_TYPE, SUBMIT_TYPES
+from contracts.envelope import Envelope
+from contracts.replies import REPLY_TYPES
+from contracts.steps import DEPARTMENT_OF
+from gateway import metrics
+from gateway.clock import Clock
+from gateway.store.db import Database
+from gateway.store.tables import Birth, DeadLetterRow, HistoryRow, OutboxRow, StepRow
+
+log = structlog.get_logger()
+
+QUEUES = (ORCHESTRATOR_QUEUE, *(department_queue(d) for d in DEPARTMENTS))
+OUTCOME_OF_TYPE = {kind: outcome for outcome, kind in REPLY_TYPES.items()}
+
+
+class DeadLetterMover:
+    """Moves dead letters from the broker into the table, every `interval_s`."""
+
+    def __init__(
+        self, db: Database, transport: ManagedTransport, clock: Clock, *, interval_s: float = 5.0
+    ) -> None:
+        self.db, self.transport, self.clock = db, transport, clock
+        self.interval_s = interval_s
+
+    async def move_once(self) -> int:
+        """Move what is dead-lettered now; return how many messages were taken."""
+        taken_total = 0
+        for queue in QUEUES:
+            seen = await self.transport.dead_letters(queue)
+            if seen:
+                await self._store(queue, seen)
+            taken = await self.transport.dead_letters(queue, remove=True)
+            known = {envelope.message_id for envelope in seen}
+            late = [envelope for envelope in taken if envelope.message_id not in known]
+            if late:  # dead-lettered between the look and the take
+                await self._store(queue, late)
+            taken_total += len(taken)
+        return taken_total
+
+    async def run(self) -> None:
+        """Move until cancelled."""
+        while True:
+            try:
+                await self.move_once()
+            except Exception:  # the broker or the store is away: try again later
+                log.exception("dead_letters.move_failed")
+            await asyncio.sleep(self.interval_s)
+
+    async def _store(self, queue: str, envelopes: Sequence[Envelope]) -> None:
+        now = self.clock.now()
+        async with self.db.write() as session:
+            for envelope in envelopes:
+                row = await session.scalar(
+                    select(DeadLetterRow).where(
+                        DeadLetterRow.queue == queue,
+                        DeadLetterRow.message_id == envelope.message_id,
+                    )
+                )
+                if row is None:
+                    session.add(
+                        DeadLetterRow(
+                            queue=queue,
+                            message_id=envelope.message_id,
+                            type=envelope.type,
+                            birth_id=envelope.birth_id,
+                            step=envelope.step.value if envelope.step else None,
+                            envelope=envelope.model_dump(mode="json"),
+                            deaths=1,
+                            dead_at=now,
+                        )
+                    )
+                elif row.redriven_at is not None:  # re-driven, and dead again
+                    row.deaths += 1
+                    row.dead_at, row.redriven_at, row.redriven_by = now, None, None
+                else:
+                    continue
+                metrics.DEAD_LETTERS_MOVED.labels(queue).inc()
+                log.error(
+                    "dead_letters.stored",
+                    queue=queue,
+                    message_id=envelope.message_id,
+                    type=envelope.type,
+                    birth_id=envelope.birth_id,
+                )
+
+
+async def list_dead_letters(
+    db: Database, *, waiting_only: bool = True, birth_id: str | None = None
+) -> list[DeadLetterRow]:
+    """Dead letters, oldest first; by default only those not re-driven yet."""
+    query = select(DeadLetterRow).order_by(DeadLetterRow.id)
+    if waiting_only:
+        query = query.where(DeadLetterRow.redriven_at.is_(None))
+    if birth_id:
+        query = query.where(DeadLetterRow.birth_id == birth_id)
+    async with db.read() as session:
+        return list((await session.scalars(query)).all())
+
+
+async def redrive(
+    db: Database, ids: Iterable[int] | None, *, actor: str, now: datetime
+) -> list[DeadLetterRow]:
+    """Re-drive the dead letters `ids` (None: every one waiting) through the
+    outbox; return those re-driven (one already re-driven is left alone)."""
+    async with db.write() as session:
+        query = select(DeadLetterRow).where(DeadLetterRow.redriven_at.is_(None))
+        if ids is not None:
+            query = query.where(DeadLetterRow.id.in_(list(ids)))
+        rows = list((await session.scalars(query.order_by(DeadLetterRow.id))).all())
+        for row in rows:
+            await _republish(session, row, now)
+            row.redriven_at, row.redriven_by = now, actor
+            await note_in_history(
+                session,
+                row.birth_id,
+                actor=actor,
+                step=row.step,
+                detail=f"dead letter {row.type} re-driven to {row.queue}",
+                now=now,
+            )
+            metrics.REDRIVES.labels(row.queue).inc()
+    for row in rows:
+        log.info("dead_letters.redriven", id=row.id, queue=row.queue, birth_id=row.birth_id)
+    return rows
+
+
+async def _republish(session: AsyncSession, row: DeadLetterRow, now: datetime) -> None:
+    sent = await session.scalar(select(OutboxRow).where(OutboxRow.message_id == row.message_id))
+    if sent is not None:
+        sent.published_at = None
+        return
+    exchange, routing_key = route_of(row.queue, Envelope.model_validate(row.envelope))
+    session.add(
+        OutboxRow(
+            message_id=row.message_id,
+            exchange=exchange,
+            routing_key=routing_key,
+            envelope=row.envelope,
+            created_at=now,
+        )
+    )
+
+
+def route_of(queue: str, envelope: Envelope) -> tuple[str, str]:
+    """Where a message of `queue` is published so that it reaches `queue` again."""
+    department = DEPARTMENT_OF[envelope.step].value if envelope.step else "unknown"
+    if queue == ORCHESTRATOR_QUEUE:
+        return RESULTS_EXCHANGE, f"{department}.{OUTCOME_OF_TYPE.get(envelope.type, 'redriven')}"
+    department = queue.removeprefix(department_queue(""))
+    if envelope.type == POLL_TYPE:
+        action = "poll"
+    elif envelope.type in SUBMIT_TYPES.values():
+        action = "submit"
+    else:  # the department queue takes every `<department>.*`
+        action = envelope.type.lower()
+    return COMMANDS_EXCHANGE, f"{department}.{action}"
+
+
+async def note_in_history(
+    session: AsyncSession,
+    birth_id: str,
+    *,
+    actor: str,
+    step: str | None,
+    detail: str,
+    now: datetime,
+) -> None:
+    """Append an operator's action to a birth's history, in the caller's
+    transaction. The birth's version moves too, so a concurrent saga writer
+    reloads (and numbers its own lines after this one)."""
+    seq = await session.scalar(
+        update(Birth)
+        .where(Birth.id == birth_id)
+        .values(history_seq=Birth.history_seq + 1, version=Birth.version + 1, updated_at=now)
+        .returning(Birth.history_seq)
+        .execution_options(synchronize_session=False)
+    )
+    if seq is None:
+        return  # no such birth (a message about a birth that is gone)
+    if step is not None:
+        state = await session.scalar(
+            select(StepRow.state).where(StepRow.birth_id == birth_id, StepRow.step == step)
+        )
+    else:
+        state = await session.scalar(select(Birth.status).where(Birth.id == birth_id))
+    session.add(
+        HistoryRow(
+            birth_id=birth_id,
+            seq=seq,
+            at=now,
+            actor=actor,
+            step=step,
+            from_state=state,
+            to_state=state or "unknown",
+            detail=detail,
+        )
+    )
