@@ -46,6 +46,11 @@ def departments_configured() -> bool:
 def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, uvicorn.Server]:
     """The runtime with its companions, and a server for the app."""
     base = f"http://{host}:{port}"
+    if not departments_configured() and not os.environ.get("BIRTHLINK_SMS_URL"):
+        # Text messages go to the sandbox's SMS gateway, links to this server.
+        settings = settings.model_copy(
+            update={"sms_url": f"{base}/sandbox/sms", "public_url": base}
+        )
     runtime = bootstrap(settings)
     adapter_settings = AdapterSettings()
     sandbox = None

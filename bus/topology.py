@@ -3,6 +3,8 @@
 Commands: topic exchange `birthlink.commands`, routing key
 `<department>.<action>`, one quorum queue per department `birthlink.<department>`.
 Results: topic exchange `birthlink.results`, one queue `birthlink.orchestrator`.
+Messages to parents: topic exchange `birthlink.notifications` (routing key
+`sms.<kind>`), one queue `birthlink.notifier`.
 Each queue dead-letters into `<queue>.dead` after `delivery_limit` deliveries.
 """
 
@@ -12,6 +14,8 @@ COMMANDS_EXCHANGE = "birthlink.commands"
 RESULTS_EXCHANGE = "birthlink.results"
 DEAD_LETTER_EXCHANGE = "birthlink.dead"
 ORCHESTRATOR_QUEUE = "birthlink.orchestrator"
+NOTIFICATIONS_EXCHANGE = "birthlink.notifications"
+NOTIFIER_QUEUE = "birthlink.notifier"
 DEPARTMENTS = ("nhc", "cdc", "mps", "nhsa", "hrss")
 DEFAULT_DELIVERY_LIMIT = 5
 
@@ -53,6 +57,9 @@ class Topology:
         queues.append(
             QueueSpec(self.name(ORCHESTRATOR_QUEUE), self.name(RESULTS_EXCHANGE), ("#",))
         )
+        queues.append(
+            QueueSpec(self.name(NOTIFIER_QUEUE), self.name(NOTIFICATIONS_EXCHANGE), ("#",))
+        )
         object.__setattr__(self, "queues", tuple(queues))
 
     def name(self, base: str) -> str:
@@ -61,7 +68,11 @@ class Topology:
 
     @property
     def exchanges(self) -> tuple[str, ...]:
-        return (self.name(COMMANDS_EXCHANGE), self.name(RESULTS_EXCHANGE))
+        return (
+            self.name(COMMANDS_EXCHANGE),
+            self.name(RESULTS_EXCHANGE),
+            self.name(NOTIFICATIONS_EXCHANGE),
+        )
 
     @property
     def dead_letter_exchange(self) -> str:

@@ -12,8 +12,9 @@ import structlog
 
 from bus.base import ManagedTransport
 from bus.factory import make_transport
-from bus.topology import ORCHESTRATOR_QUEUE, Topology
+from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology
 from gateway.clock import Clock, SystemClock
+from gateway.notifier import HttpSmsProvider, Notifier
 from gateway.orchestrator import Orchestrator
 from gateway.relay import Relay
 from gateway.saga.machine import Policy
@@ -26,8 +27,8 @@ from gateway.timers import Sweeper
 
 log = structlog.get_logger()
 
-Role = Literal["relay", "orchestrator", "timers"]
-ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers")
+Role = Literal["relay", "orchestrator", "timers", "notifier"]
+ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers", "notifier")
 
 
 class Companion(Protocol):
@@ -59,6 +60,7 @@ class Runtime:
     orchestrator: Orchestrator
     relay: Relay
     sweeper: Sweeper
+    notifier: Notifier
     companions: list[Companion] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: bool = False
@@ -80,6 +82,8 @@ class Runtime:
             self._spawn(self.relay.run(), "relay")
         if "timers" in roles:
             self._spawn(self.sweeper.run(), "timers")
+        if "notifier" in roles:
+            await self.transport.subscribe(NOTIFIER_QUEUE, self.notifier.handle)
         log.info("gateway.started", roles=sorted(roles))
 
     async def transport_ready(self) -> bool:
@@ -100,6 +104,7 @@ class Runtime:
         for companion in reversed(self.companions):
             await companion.stop()
         await self.transport.close()
+        await self.notifier.close()
         await self.db.dispose()
         self._started = False
 
@@ -129,4 +134,7 @@ def bootstrap(
     )
     orchestrator = Orchestrator(db, plan, policy_from(settings), clock, on_commit=relay.wake)
     sweeper = Sweeper(db, orchestrator, clock, interval_s=settings.sweep_interval_s)
-    return Runtime(settings, db, transport, clock, orchestrator, relay, sweeper)
+    notifier = Notifier(
+        db, HttpSmsProvider(settings.sms_url), clock, public_url=settings.public_url
+    )
+    return Runtime(settings, db, transport, clock, orchestrator, relay, sweeper, notifier)

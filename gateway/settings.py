@@ -62,6 +62,13 @@ class GatewaySettings(BaseSettings):
     sweep_interval_s: float = 1.0
     card_waits_for_insurance: bool = True
 
+    # Parents (issue 5): the tracking page, its look-up limit, and text messages.
+    public_url: str = "http://127.0.0.1:8000"  # where parents reach this service
+    tracking_rate_limit: str = "10/minute"  # wrong look-ups per client, `limits` notation
+    rate_limit_storage: str = "async+memory://"  # one count per process; async+redis://… shares
+    tracking_stream_s: float = 300  # a live stream ends after this long; the page reconnects
+    sms_url: str = "http://127.0.0.1:8000/sandbox/sms"  # the SMS gateway (default: the sandbox's)
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str) -> str:

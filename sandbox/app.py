@@ -28,7 +28,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox import cdc, controls, hrss, mps, nhc, nhsa
+from sandbox import cdc, controls, hrss, mps, nhc, nhsa, sms
 from sandbox.callbacks import CallbackSender
 from sandbox.citizen_id import CitizenIdRegistry
 from sandbox.department import Clock, Department, ErrorRenderer, utc_now
@@ -72,6 +72,7 @@ class Sandbox:
             hrss.CardMaking(self.departments["hrss"], rng),
         ]
         self._sweeper = Sweeper(later, self.callbacks, settings.sweep_interval_s)
+        self.sms = sms.SmsGateway(clock)
         self.app = self._build_app()
 
     @property
@@ -136,6 +137,7 @@ class Sandbox:
             dept = self.departments[name]
             app.include_router(create_router(dept), prefix=f"/{name}", tags=[name])
             app.include_router(controls.create_router(dept), prefix=f"/{name}")
+        app.include_router(sms.create_router(self.sms), prefix="/sms", tags=["sms"])
 
         @app.get("/healthz")
         async def healthz() -> dict[str, str]:

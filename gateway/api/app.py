@@ -28,6 +28,7 @@ def create_app(runtime: Runtime, *, roles: tuple[Role, ...] = ALL_ROLES) -> Fast
     )
     app.state.runtime = runtime
     problems.install(app)
+    tracking.install(app, runtime.settings)  # the wrong-try counter and the page (/track)
     for router in (births.router, tracking.router, callbacks.router, health.router):
         app.include_router(router)
     return app

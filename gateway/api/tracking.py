@@ -1,72 +1,116 @@
-"""The parent's view, behind the tracking code and a verification."""
+"""The parents' view, behind the tracking code and a verification.
 
-import hmac
+`GET /v1/track/{code}` answers the view as JSON; `GET /v1/track/{code}/events`
+follows it as server-sent events. Both take the verification in the
+`X-Verification` header only, answer an unknown code and a wrong verification
+alike (`404`), count wrong tries per client (`429` with `Retry-After` past the
+limit) and are never cached (`Cache-Control: no-store`). `install` adds the
+page at `/track`.
+"""
+
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
-from sqlalchemy import select
+from fastapi import APIRouter, FastAPI, Header, Request, Response
+from fastapi.responses import StreamingResponse
 
 from gateway.api.deps import RuntimeDep
 from gateway.api.problems import ProblemError
-from gateway.api.views import steps_of
+from gateway.bootstrap import Runtime
+from gateway.settings import GatewaySettings
 from gateway.store.tables import Birth
+from gateway.tracking.page import install as install_page
+from gateway.tracking.guard import WrongTries, find_birth
+from gateway.tracking.stream import updates
+from gateway.tracking.view import load_view
 
 router = APIRouter()
 
 NOT_FOUND = "No birth matches this tracking code and verification"
+NO_STORE = {"Cache-Control": "no-store"}
+VerificationHeader = Annotated[
+    str | None,
+    Header(description="Last 6 characters of the mother's ID number or of the contact phone"),
+]
 
 
-def mask_citizen_id(value: str) -> str:
-    """First 6 and last 4 characters shown, the rest hidden."""
-    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
+def install(app: FastAPI, settings: GatewaySettings) -> None:
+    """The wrong-try counter of this app, and the page at `/track`."""
+    app.state.wrong_tries = WrongTries(settings.tracking_rate_limit, settings.rate_limit_storage)
+    install_page(app)
 
 
-def _verified(event: dict[str, Any], given: str) -> bool:
-    given = given.strip().upper()
-    if len(given) != 6:
-        return False
-    candidates = [
-        str(event.get("mother", {}).get("id_number", ""))[-6:].upper(),
-        str(event.get("contact", {}).get("phone", ""))[-6:],
-    ]
-    return any(hmac.compare_digest(given, c) for c in candidates if len(c) == 6)
+def _client(request: Request) -> str:
+    # The peer address; behind a proxy, uvicorn's --proxy-headers (with
+    # --forwarded-allow-ips) makes it the real client's.
+    return request.client.host if request.client else "unknown"
 
 
-def _shown_output(output: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: mask_citizen_id(value) if key == "citizen_id" and value else value
-        for key, value in output.items()
-    }
+async def _look_up(request: Request, runtime: Runtime, code: str, given: str | None) -> Birth:
+    wrong_tries: WrongTries = request.app.state.wrong_tries
+    client = _client(request)
+    wait = await wrong_tries.retry_after(client)
+    if wait is not None:
+        raise ProblemError(
+            429,
+            "Too many wrong tries",
+            f"Try again in {wait} seconds.",
+            headers={"Retry-After": str(wait), **NO_STORE},
+        )
+    async with runtime.db.read() as session:
+        birth = await find_birth(session, code, given or "")
+    if birth is None:
+        await wrong_tries.count(client)
+        raise ProblemError(404, NOT_FOUND, headers=NO_STORE)
+    return birth
 
 
-@router.get("/v1/track/{tracking_code}", tags=["tracking"])
+@router.get(
+    "/v1/track/{tracking_code}",
+    tags=["tracking"],
+    responses={404: {"description": "Unknown code or wrong verification"}, 429: {}},
+)
 async def track(
     tracking_code: str,
+    request: Request,
     runtime: RuntimeDep,
     response: Response,
-    x_verification: Annotated[str | None, Header()] = None,
+    x_verification: VerificationHeader = None,
 ) -> dict[str, Any]:
-    """Each step's state and document, for the parents; 404 on any mismatch."""
-    response.headers["Cache-Control"] = "no-store"
+    """Each step's state in words, time and documents, and what to do next."""
+    response.headers.update(NO_STORE)
+    birth = await _look_up(request, runtime, tracking_code, x_verification)
     async with runtime.db.read() as session:
-        birth = await session.scalar(
-            select(Birth).where(Birth.tracking_code == tracking_code.strip().upper())
-        )
-        if birth is None or not _verified(birth.event, x_verification or ""):
-            raise ProblemError(404, NOT_FOUND, headers={"Cache-Control": "no-store"})
-        steps = await steps_of(session, birth.id)
-    return {
-        "tracking_code": birth.tracking_code,
-        "status": birth.status,
-        "updated_at": birth.updated_at.isoformat(),
-        "steps": [
-            {
-                "step": s.step,
-                "state": s.state,
-                "updated_at": s.updated_at.isoformat(),
-                "output": _shown_output(s.output),
-                "reason": s.last_error,
-            }
-            for s in steps
-        ],
-    }
+        return await load_view(session, birth, runtime.clock.now())
+
+
+@router.get(
+    "/v1/track/{tracking_code}/events",
+    tags=["tracking"],
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "`update` events"},
+        404: {"description": "Unknown code or wrong verification"},
+        429: {},
+    },
+)
+async def track_events(
+    tracking_code: str,
+    request: Request,
+    runtime: RuntimeDep,
+    x_verification: VerificationHeader = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-sent events: the view now, then one `update` event per change."""
+    birth = await _look_up(request, runtime, tracking_code, x_verification)
+    stream = updates(
+        runtime.db,
+        runtime.clock,
+        birth.id,
+        last_event_id=last_event_id,
+        max_s=runtime.settings.tracking_stream_s,
+    )
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={**NO_STORE, "X-Accel-Buffering": "no"},
+    )

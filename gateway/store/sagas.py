@@ -12,6 +12,7 @@ from contracts.birth import BirthEvent
 from contracts.commands import POLL_TYPE, SUBMIT_TYPES, PollDepartment, SubmitStep, routing_key
 from contracts.envelope import Envelope
 from contracts.steps import DEPARTMENT_OF, BirthStatus, Step, StepState
+from gateway import notifications
 from gateway.saga.machine import Dispatch, Saga, StepView
 from gateway.saga.plan import Plan
 from gateway.store.tables import Birth, BirthVersion, HistoryRow, OutboxRow, StepRow
@@ -176,6 +177,10 @@ async def save(
                 for key, env in commands
             ],
         )
+    # Messages to the parents commit with the change that causes them (issue 5).
+    notices = notifications.for_transitions(saga, loaded.history_seq, now)
+    if notices:
+        await session.execute(insert(OutboxRow), notices)
     return [env for _, env in commands]
 
 

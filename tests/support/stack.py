@@ -110,6 +110,7 @@ async def running_stack(
             database_url=db.url,
             relay_interval_s=0.05,
             sweep_interval_s=0.1,
+            sms_url=f"{url_of(sandbox_sock)}/sms",
             **overrides,
         )
         runtime = bootstrap(settings, transport=transport, db=db)

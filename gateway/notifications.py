@@ -1,0 +1,82 @@
+"""Which text messages a change of a birth causes, decided in the transaction
+that makes the change.
+
+`for_transitions(saga, loaded)` is called by the saga store's `save()`: it looks
+at the transitions of this one change and returns at most one outbox row (so
+at most one message per change), committed with the change itself: a crash
+can neither lose the message nor send it for a change that was not committed.
+The relay publishes it to `birthlink.notifications`; the notifier sends it.
+
+Messages go when a birth is accepted (with the tracking code), when a step
+needs the parents (`rejected`, `offline`) and when everything is done. The
+outbox row carries only the kind and the steps; the notifier reads the phone
+and the tracking code when it sends, so no personal data travels on the bus.
+The row's `message_id` is derived from the change (the birth and the history
+sequence number it starts at): it is also the SMS provider's idempotency key.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from bus.topology import NOTIFICATIONS_EXCHANGE
+from contracts.envelope import Envelope
+from contracts.steps import BirthStatus, Step, StepState
+from gateway.saga.machine import Saga
+
+NOTIFY_TYPE = "NotifyParents"
+Kind = Literal["accepted", "action_needed", "completed"]
+NEEDS_PARENTS = (StepState.REJECTED.value, StepState.OFFLINE.value)
+
+
+class Notice(BaseModel):
+    """What to tell the parents: the kind of message and the steps it names."""
+
+    kind: Kind
+    steps: list[Step] = []
+
+
+def decide(saga: Saga) -> Notice | None:
+    """The one message this change of `saga` calls for, if any."""
+    transitions = saga.transitions
+    accepted = any(t.step is None and t.from_state is None for t in transitions)
+    needing = list(
+        dict.fromkeys(t.step for t in transitions if t.step and t.to_state in NEEDS_PARENTS)
+    )
+    done = any(
+        t.step is None and t.from_state is not None and t.to_state == BirthStatus.COMPLETED.value
+        for t in transitions
+    )
+    offline = [s for s, v in saga.steps.items() if v.state == StepState.OFFLINE]
+    if accepted:
+        return Notice(kind="accepted", steps=offline)
+    if done:
+        return Notice(kind="completed", steps=offline)
+    if needing:
+        return Notice(kind="action_needed", steps=needing)
+    return None
+
+
+def for_transitions(saga: Saga, history_seq: int, now: datetime) -> list[dict[str, Any]]:
+    """The outbox rows (zero or one) for the change `saga` is about to commit;
+    `history_seq` is the birth's history sequence before this change."""
+    notice = decide(saga)
+    if notice is None:
+        return []
+    envelope = Envelope(
+        message_id=f"sms-{saga.birth_id}-{history_seq + 1}",
+        type=NOTIFY_TYPE,
+        birth_id=saga.birth_id,
+        occurred_at=now,
+        data=notice.model_dump(mode="json"),
+    )
+    return [
+        {
+            "message_id": envelope.message_id,
+            "exchange": NOTIFICATIONS_EXCHANGE,
+            "routing_key": f"sms.{notice.kind}",
+            "envelope": envelope.model_dump(mode="json"),
+            "created_at": now,
+        }
+    ]

@@ -1,0 +1,218 @@
+"""Every word parents read, in Chinese (first) and English: step names, states,
+instructions, the page's labels and the text messages. One place, so that the
+page, the JSON view and the SMS say the same thing."""
+
+# Chinese text uses full-width punctuation on purpose.
+# ruff: noqa: RUF001
+
+from typing import TypedDict
+
+from contracts.steps import BirthStatus, Step, StepState
+
+
+class Text(TypedDict):
+    """One text in both languages."""
+
+    zh: str
+    en: str
+
+
+def t(zh: str, en: str) -> Text:
+    return {"zh": zh, "en": en}
+
+
+STEP_TITLES: dict[Step, Text] = {
+    Step.BIRTH_CERTIFICATE: t("出生医学证明", "Birth medical certificate"),
+    Step.VACCINATION_RECORD: t("预防接种证", "Vaccination record"),
+    Step.HOUSEHOLD_REGISTRATION: t("户口登记", "Household registration"),
+    Step.MEDICAL_INSURANCE: t("医保参保", "Medical insurance"),
+    Step.SOCIAL_SECURITY_CARD: t("社会保障卡", "Social security card"),
+}
+
+# Where parents go when a step must be done in person.
+OFFICES: dict[Step, Text] = {
+    Step.BIRTH_CERTIFICATE: t("出生医院", "the hospital where your baby was born"),
+    Step.VACCINATION_RECORD: t("辖区预防接种门诊", "your local vaccination clinic"),
+    Step.HOUSEHOLD_REGISTRATION: t("户籍所在地派出所户籍窗口", "the household registration office"),
+    Step.MEDICAL_INSURANCE: t("医保经办窗口", "the medical insurance office"),
+    Step.SOCIAL_SECURITY_CARD: t("社保卡服务网点", "a social security card service point"),
+}
+
+STATE_WORDS: dict[StepState, Text] = {
+    StepState.WAITING: t("等待前一步完成", "Waiting for an earlier step"),
+    StepState.QUEUED: t("已提交，办理中", "Submitted, in progress"),
+    StepState.IN_PROGRESS: t("办理中", "In progress"),
+    StepState.AWAITING_DEPARTMENT: t("部门审核中", "Being reviewed by the department"),
+    StepState.COMPLETED: t("已完成", "Done"),
+    StepState.RETRYING: t("部门系统繁忙，将自动重试", "Department busy, retrying automatically"),
+    StepState.REJECTED: t("需要更正信息", "Details need correcting"),
+    StepState.FAILED: t("遇到问题，工作人员处理中", "A problem: our staff are on it"),
+    StepState.SKIPPED: t("未申请", "Not requested"),
+    StepState.OFFLINE: t("需到窗口办理", "To be done in person"),
+    StepState.CANCELLED: t("已取消", "Cancelled"),
+    StepState.COMPENSATED: t("已撤销", "Withdrawn"),
+}
+
+STATUS_WORDS: dict[BirthStatus, Text] = {
+    BirthStatus.IN_PROGRESS: t("正在办理", "In progress"),
+    BirthStatus.COMPLETED: t("全部办结", "All done"),
+    BirthStatus.ACTION_REQUIRED: t("有事项需要处理", "Something needs attention"),
+    BirthStatus.CANCELLED: t("已取消", "Cancelled"),
+}
+
+DOCUMENT_LABELS: dict[str, Text] = {
+    "certificate_number": t("证明编号", "Certificate number"),
+    "record_number": t("接种证编号", "Record number"),
+    "citizen_id": t("公民身份号码", "Citizen ID number"),
+    "insurance_number": t("参保编号", "Insurance number"),
+    "application_number": t("申请编号", "Application number"),
+    "card_number": t("卡号", "Card number"),
+    "mailed_at": t("寄出日期", "Mailed on"),
+}
+
+# Legal deadlines counted from the birth (SPEC §4).
+DEADLINE_RULES: dict[Step, Text] = {
+    Step.HOUSEHOLD_REGISTRATION: t("出生后一个月内", "within one month of the birth"),
+    Step.MEDICAL_INSURANCE: t("出生后90天内", "within 90 days of the birth"),
+}
+
+
+def rejected(reason: str) -> Text:
+    return t(
+        f"部门退回了申请，原因：{reason}。请联系出生医院更正信息，"
+        "更正后我们会自动重新提交，您无需再跑腿。",
+        f"The department returned the application: {reason}. Please ask the hospital "
+        "where your baby was born to correct the details; we resend it automatically.",
+    )
+
+
+def offline(step: Step, reason: str) -> Text:
+    office = OFFICES[step]
+    return t(
+        f"这一项无法在网上办理（{reason}）。请携带出生医学证明和父母双方身份证件，"
+        f"到{office['zh']}办理。",
+        f"This step cannot be done online ({reason}). Please take the birth medical "
+        f"certificate and both parents' ID documents to {office['en']}.",
+    )
+
+
+def near_deadline(step: Step, due: str, days_left: int) -> Text:
+    rule, office = DEADLINE_RULES[step], OFFICES[step]
+    if days_left < 0:
+        return t(
+            f"法定期限（{rule['zh']}，即 {due} 前）已过，请尽快到{office['zh']}办理。",
+            f"The legal deadline ({rule['en']}, {due}) has passed: please go to "
+            f"{office['en']} as soon as you can.",
+        )
+    return t(
+        f"法定期限为{rule['zh']}（{due} 前），还剩 {days_left} 天。"
+        f"如到期前仍未完成，请到{office['zh']}办理。",
+        f"The legal deadline is {rule['en']} ({due}), {days_left} days from now. "
+        f"If this is not done by then, please go to {office['en']}.",
+    )
+
+
+PAGE: dict[str, Text] = {
+    "title": t("出生一件事 · 办理进度", "Birth services · Progress"),
+    "heading": t("查询办理进度", "Follow your baby's registrations"),
+    "intro": t(
+        "出生医学证明、预防接种证、户口登记、医保参保和社会保障卡，五件事一次办理。"
+        "输入医院给您的追踪码即可查看每一步的进度。",
+        "The birth certificate, vaccination record, household registration, medical "
+        "insurance and social security card, all in one go. Enter the tracking code "
+        "the hospital gave you to see each step.",
+    ),
+    "code_label": t("追踪码", "Tracking code"),
+    "code_hint": t("12位，如 ABCD-EFGH-JKMN", "12 characters, e.g. ABCD-EFGH-JKMN"),
+    "verification_label": t("验证码", "Verification"),
+    "verification_hint": t(
+        "母亲身份证号码或联系电话的后6位",
+        "Last 6 characters of the mother's ID number or of the contact phone",
+    ),
+    "submit": t("查询", "Look up"),
+    "switch": t("English", "中文"),
+    "switch_label": t("Switch to English", "切换到中文"),
+    "steps_heading": t("办理进度", "Steps"),
+    "brand": t("出生一件事", "Birth services"),
+    "deadline": t("法定期限", "Legal deadline"),
+    "updated": t("更新于", "Updated"),
+    "all_done": t(
+        "全部办结！五件事都已办好，证件会按您选择的方式送达。",
+        "All done! Every step is finished; the documents reach you as you chose.",
+    ),
+    "all_done_offline": t(
+        "网上可办的事项都已办结；标明“需到窗口办理”的事项请按说明办理。",
+        "Everything that can be done online is done; see the steps marked 'to be done in person'.",
+    ),
+    "action_needed": t("有事项需要您处理，请看下方说明。", "Something needs you: see below."),
+    "in_progress": t(
+        "正在办理，页面会自动更新，无需刷新。", "In progress. This page updates by itself."
+    ),
+    "not_found": t(
+        "没有找到与追踪码和验证码相符的记录，请检查后再试。",
+        "No record matches this tracking code and verification. Please check and try again.",
+    ),
+    "too_many": t(
+        "尝试次数过多，请 {seconds} 秒后再试。",
+        "Too many tries. Please try again in {seconds} seconds.",
+    ),
+    "error": t("服务暂时不可用，请稍后再试。", "The service is unavailable, please try later."),
+    "offline_banner": t(
+        "连接已中断，正在重新连接…显示的可能不是最新进度。",
+        "Connection lost, reconnecting… what you see may be out of date.",
+    ),
+    "live": t("实时更新中", "Live"),
+    "needs_js": t(
+        "此页面需要启用 JavaScript 才能查询进度。",
+        "This page needs JavaScript to look up progress.",
+    ),
+    "privacy": t(
+        "您的追踪码和验证码不会出现在网址中，也不会保存在本设备上。",
+        "Your tracking code and verification never appear in the address and are not kept "
+        "on this device.",
+    ),
+    "required": t("请填写此项", "Please fill this in"),
+    "code_format": t(
+        "追踪码应为12位字母数字，如 ABCD-EFGH-JKMN",
+        "The tracking code has 12 letters and digits, e.g. ABCD-EFGH-JKMN",
+    ),
+    "verification_format": t("验证码应为6位", "The verification has 6 characters"),
+}
+
+STEP_COUNT = len(Step)
+
+
+def sms_accepted(code: str, page_url: str, offline_steps: list[Step]) -> str:
+    """The first message: the birth was accepted, with the tracking code."""
+    text = (
+        f"【出生一件事】宝宝的出生信息已受理，五件事将为您联办。追踪码：{code}，"
+        f"在 {page_url} 输入追踪码和母亲身份证号或联系电话后6位即可查看进度。"
+    )
+    if offline_steps:
+        names = "、".join(STEP_TITLES[s]["zh"] for s in offline_steps)
+        text += f"其中{names}需到窗口办理，详见页面。"
+    return text + f" Birth received; tracking code {code}, follow it at {page_url}"
+
+
+def sms_action_needed(code: str, page_url: str, steps: list[Step]) -> str:
+    """A step needs the parents (rejected, offline)."""
+    names = "、".join(STEP_TITLES[s]["zh"] for s in steps)
+    names_en = ", ".join(STEP_TITLES[s]["en"].lower() for s in steps)
+    return (
+        f"【出生一件事】{names}需要您处理，请在 {page_url} 查看说明（追踪码 {code}）。"
+        f" The {names_en} needs you: see {page_url} (code {code})."
+    )
+
+
+def sms_completed(code: str, page_url: str, offline_steps: list[Step]) -> str:
+    """Everything is done (what can be done online)."""
+    if offline_steps:
+        names = "、".join(STEP_TITLES[s]["zh"] for s in offline_steps)
+        return (
+            f"【出生一件事】网上可办事项已全部办结；{names}请到窗口办理，"
+            f"详见 {page_url}（追踪码 {code}）。 Online steps done; see {page_url}."
+        )
+    return (
+        f"【出生一件事】五件事已全部办结，证件将按您选择的方式送达。追踪码 {code}。"
+        f" All five steps are done (code {code})."
+    )

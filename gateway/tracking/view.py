@@ -1,0 +1,145 @@
+"""What a parent sees of a birth: each step's state in words, its time, its
+documents (the citizen ID masked), and what to do when a step needs them.
+
+The same view answers `GET /v1/track/{code}`, feeds the page's live stream, and
+decides which steps are near a legal deadline (household registration one
+month after the birth, medical insurance 90 days)."""
+
+import calendar
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.steps import FINAL_STEP_STATES, BirthStatus, Step, StepState
+from gateway.store.tables import Birth, HistoryRow, StepRow
+from gateway.tracking import texts
+
+CST = timezone(timedelta(hours=8), "CST")
+# A step still open this many days before its legal deadline is flagged.
+NEAR_DEADLINE_DAYS = 7
+NEEDS_PARENTS = frozenset({StepState.REJECTED, StepState.OFFLINE})
+STEP_ORDER = {step.value: i for i, step in enumerate(Step)}
+
+
+def mask_citizen_id(value: str) -> str:
+    """First 6 and last 4 characters shown, the rest hidden."""
+    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+def shown_output(output: dict[str, Any]) -> dict[str, Any]:
+    """A step's output as parents may see it."""
+    return {
+        key: mask_citizen_id(value) if key == "citizen_id" and value else value
+        for key, value in output.items()
+    }
+
+
+def add_month(day: date) -> date:
+    """The same day a month later (the month's last day when it has fewer days)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def legal_deadline(step: Step, born_at: datetime) -> date | None:
+    """The last day the law allows for `step` (China Standard Time), if it has one."""
+    born = born_at.astimezone(CST).date()
+    if step == Step.HOUSEHOLD_REGISTRATION:
+        return add_month(born)
+    if step == Step.MEDICAL_INSURANCE:
+        return born + timedelta(days=90)
+    return None
+
+
+def _deadline(step: Step, state: StepState, born_at: datetime, now: datetime) -> dict[str, Any]:
+    due = legal_deadline(step, born_at)
+    if due is None or state in FINAL_STEP_STATES:
+        return {}
+    days_left = (due - now.astimezone(CST).date()).days
+    return {
+        "deadline": due.isoformat(),
+        "days_left": days_left,
+        "near_deadline": days_left <= NEAR_DEADLINE_DAYS,
+    }
+
+
+def _instruction(row: StepRow, state: StepState, deadline: dict[str, Any]) -> texts.Text | None:
+    step = Step(row.step)
+    reason = row.last_error or ""
+    if state == StepState.REJECTED:
+        return texts.rejected(reason)
+    if state == StepState.OFFLINE:
+        return texts.offline(step, reason)
+    if deadline.get("near_deadline"):
+        return texts.near_deadline(step, deadline["deadline"], deadline["days_left"])
+    return None
+
+
+def step_view(
+    row: StepRow, born_at: datetime, now: datetime, changed_at: datetime | None = None
+) -> dict[str, Any]:
+    """One step of the timeline; `changed_at`: when its state last changed."""
+    step, state = Step(row.step), StepState(row.state)
+    output = shown_output(row.output)
+    deadline = _deadline(step, state, born_at, now)
+    instruction = _instruction(row, state, deadline)
+    return {
+        "step": step.value,
+        "title": texts.STEP_TITLES[step],
+        "state": state.value,
+        "state_text": texts.STATE_WORDS[state],
+        "updated_at": (changed_at or row.updated_at).isoformat(),
+        "output": output,
+        "documents": [
+            {"name": key, "label": texts.DOCUMENT_LABELS.get(key, texts.t(key, key)), "value": v}
+            for key, v in output.items()
+            if v
+        ],
+        # The department's reason, only where it tells the parents what to do.
+        "reason": row.last_error if state in NEEDS_PARENTS else None,
+        "needs_parents": instruction is not None,
+        "instruction": instruction,
+        **deadline,
+    }
+
+
+async def load_view(session: AsyncSession, birth: Birth, now: datetime) -> dict[str, Any]:
+    """The view of `birth` as stored now."""
+    rows = (await session.scalars(select(StepRow).where(StepRow.birth_id == birth.id))).all()
+    steps = sorted(rows, key=lambda r: STEP_ORDER[r.step])
+    # When each step last changed state: its newest history line (a poll of the
+    # department touches the step row but is no change for the parents).
+    changed = await session.execute(
+        select(HistoryRow.step, func.max(HistoryRow.at))
+        .where(HistoryRow.birth_id == birth.id, HistoryRow.step.is_not(None))
+        .group_by(HistoryRow.step)
+    )
+    return parent_view(birth, steps, dict(changed.all()), now)
+
+
+def parent_view(
+    birth: Birth, steps: list[StepRow], changed_at: dict[str | None, datetime], now: datetime
+) -> dict[str, Any]:
+    """The whole view; `version` changes with every change to the birth."""
+    status = BirthStatus(birth.status)
+    shown = [step_view(row, birth.born_at, now, changed_at.get(row.step)) for row in steps]
+    offline = any(s["state"] == StepState.OFFLINE for s in shown)
+    if status == BirthStatus.COMPLETED:
+        summary = texts.PAGE["all_done_offline" if offline else "all_done"]
+    elif any(s["needs_parents"] for s in shown):
+        summary = texts.PAGE["action_needed"]
+    else:
+        summary = texts.PAGE["in_progress"]
+    return {
+        "tracking_code": birth.tracking_code,
+        "status": status.value,
+        "status_text": texts.STATUS_WORDS[status],
+        "all_done": status == BirthStatus.COMPLETED,
+        "summary": summary,
+        "version": birth.version,
+        "updated_at": birth.updated_at.isoformat(),
+        "steps": shown,
+    }
