@@ -108,18 +108,19 @@ class DepartmentGuard:
         self, request: httpx.Request, call: Callable[[httpx.Request], Awaitable[httpx.Response]]
     ) -> httpx.Response:
         """Make the call if the department may be called now; record how it went."""
-        probe = self._admit()
-        try:
-            async with self._slots:
-                try:
-                    response = await call(request)
-                    await response.aread()  # the slot is held until the answer is in
-                except httpx.TransportError:
-                    self._failed()
-                    raise
-        finally:
-            if probe:
-                self._probing = False
+        async with self._slots:
+            # Admitted once a slot is free: calls queued behind the cap see a
+            # circuit that opened while they waited.
+            probe = self._admit()
+            try:
+                response = await call(request)
+                await response.aread()  # the slot is held until the answer is in
+            except httpx.TransportError:
+                self._failed()
+                raise
+            finally:
+                if probe:
+                    self._probing = False
         if response.status_code == 429:
             self._hold(response.headers.get("Retry-After"))
         elif response.status_code == 408 or response.status_code >= 500:

@@ -13,6 +13,7 @@ from uuid import uuid4
 import asyncpg
 import httpx
 
+from adapters._runtime.breaker import seconds_of
 from adapters._runtime.settings import AdapterSettings
 from adapters.registry import AdapterRuntime
 from birthlink.samples import DEMO_HOSPITAL
@@ -23,6 +24,7 @@ from bus.rabbitmq import RabbitMQTransport
 from bus.topology import DEPARTMENTS, Topology
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
+from gateway.clock import ManualClock
 from gateway.keys import create_key
 from gateway.settings import GatewaySettings
 from gateway.store.db import Database
@@ -91,9 +93,16 @@ async def postgres_schema() -> AsyncIterator[tuple[str, str]]:
 
 @asynccontextmanager
 async def running_stack(
-    kind: str, tmp_path: Path, *, later_delay_s: float = 0.3, **overrides: Any
+    kind: str,
+    tmp_path: Path,
+    *,
+    later_delay_s: float = 0.3,
+    clock: ManualClock | None = None,
+    adapter_overrides: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """Bring the whole system up for one test, and down again."""
+    """Bring the whole system up for one test, and down again. With `clock`, the
+    gateway, the sandbox and the adapters' circuit breakers all read it."""
     async with AsyncExitStack() as stack:
         transport: Transport
         if kind == "rabbitmq-postgres":
@@ -113,16 +122,20 @@ async def running_stack(
             sms_url=f"{url_of(sandbox_sock)}/sms",
             **overrides,
         )
-        runtime = bootstrap(settings, transport=transport, db=db)
+        runtime = bootstrap(settings, transport=transport, db=db, clock=clock)
         sandbox = create_sandbox(
-            SandboxSettings(gateway_url=url_of(gateway_sock), later_delay_s=later_delay_s)
+            SandboxSettings(gateway_url=url_of(gateway_sock), later_delay_s=later_delay_s),
+            clock=clock.now if clock else None,
         )
         adapter_settings = AdapterSettings(
-            departments_url=url_of(sandbox_sock), retry_max_wait_s=0.2
+            departments_url=url_of(sandbox_sock),
+            retry_max_wait_s=0.2,
+            **(adapter_overrides or {}),
         )
-        runtime.companions.append(
-            AdaptersCompanion(AdapterRuntime(DEPARTMENTS, transport, adapter_settings))
+        adapters = AdapterRuntime(
+            DEPARTMENTS, transport, adapter_settings, now=seconds_of(clock.now) if clock else None
         )
+        runtime.companions.append(AdaptersCompanion(adapters))
         sandbox_url = await stack.enter_async_context(serve(sandbox.app, sandbox_sock))
         gateway_url = await stack.enter_async_context(serve(create_app(runtime), gateway_sock))
         async with db.write() as session:
