@@ -14,6 +14,7 @@ from bus.base import ManagedTransport
 from bus.factory import make_transport
 from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology
 from gateway.clock import Clock, SystemClock
+from gateway.deadletters import DeadLetterMover
 from gateway.notifier import HttpSmsProvider, Notifier
 from gateway.orchestrator import Orchestrator
 from gateway.relay import Relay
@@ -27,8 +28,8 @@ from gateway.timers import Sweeper
 
 log = structlog.get_logger()
 
-Role = Literal["relay", "orchestrator", "timers", "notifier"]
-ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers", "notifier")
+Role = Literal["relay", "orchestrator", "timers", "notifier", "dead_letters"]
+ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers", "notifier", "dead_letters")
 
 
 class Companion(Protocol):
@@ -61,6 +62,7 @@ class Runtime:
     relay: Relay
     sweeper: Sweeper
     notifier: Notifier
+    dead_letters: DeadLetterMover | None = None  # moves dead letters to the table (issue 3)
     companions: list[Companion] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: bool = False
@@ -84,6 +86,8 @@ class Runtime:
             self._spawn(self.sweeper.run(), "timers")
         if "notifier" in roles:
             await self.transport.subscribe(NOTIFIER_QUEUE, self.notifier.handle)
+        if "dead_letters" in roles and self.dead_letters is not None:
+            self._spawn(self.dead_letters.run(), "dead_letters")
         log.info("gateway.started", roles=sorted(roles))
 
     async def transport_ready(self) -> bool:
@@ -137,4 +141,7 @@ def bootstrap(
     notifier = Notifier(
         db, HttpSmsProvider(settings.sms_url), clock, public_url=settings.public_url
     )
-    return Runtime(settings, db, transport, clock, orchestrator, relay, sweeper, notifier)
+    mover = DeadLetterMover(db, transport, clock, interval_s=settings.dead_letter_interval_s)
+    return Runtime(
+        settings, db, transport, clock, orchestrator, relay, sweeper, notifier, dead_letters=mover
+    )

@@ -61,6 +61,10 @@ class GatewaySettings(BaseSettings):
     relay_batch: int = 200
     sweep_interval_s: float = 1.0
     card_waits_for_insurance: bool = True
+    # Operators (issue 3): how long before a legal deadline a birth is flagged,
+    # and how often dead letters are moved from the broker to the table.
+    deadline_near: timedelta = timedelta(days=7)
+    dead_letter_interval_s: float = 5.0
 
     # Parents (issue 5): the tracking page, its look-up limit, and text messages.
     public_url: str = "http://127.0.0.1:8000"  # where parents reach this service
