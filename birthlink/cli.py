@@ -10,10 +10,10 @@ import typer
 import uvicorn
 
 from birthlink import logs
+from birthlink.keys_cli import keys_app
 from birthlink.ops_cli import births_app, dead_app
 
 app = typer.Typer(help="birthlink: one birth event, five departments.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys for hospitals and operators.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(births_app, name="births")
 app.add_typer(dead_app, name="dead")
@@ -157,42 +157,6 @@ def migrate() -> None:
 
     _run(run())
     typer.echo("schema up to date")
-
-
-@keys_app.command("create")
-def keys_create(
-    hospital: Annotated[str | None, typer.Option(help="Hospital code the key is bound to.")] = None,
-    operator: Annotated[str | None, typer.Option(help="Operator's name.")] = None,
-) -> None:
-    """Make a key; it is printed once, as the last line."""
-    from gateway.bootstrap import database_for
-    from gateway.clock import SystemClock
-    from gateway.keys import create_key
-    from gateway.settings import GatewaySettings
-    from gateway.store.migrate import migrate as run_migrations
-
-    if bool(hospital) == bool(operator):
-        raise typer.BadParameter("give exactly one of --hospital CODE or --operator NAME")
-    made: list[str] = []
-
-    async def run() -> None:
-        db = database_for(GatewaySettings())
-        await run_migrations(db)
-        async with db.write() as session:
-            made.append(
-                await create_key(
-                    session,
-                    role="hospital" if hospital else "operator",
-                    name=hospital or operator or "",
-                    hospital_code=hospital,
-                    now=SystemClock().now(),
-                )
-            )
-        await db.dispose()
-
-    asyncio.run(run())
-    typer.echo(f"{'hospital ' + hospital if hospital else 'operator ' + str(operator)} key:")
-    typer.echo(made[0])
 
 
 def main() -> None:

@@ -1,17 +1,28 @@
 """Departments that answer later call back: verify, then read their answer.
 
 Signature: `X-Birthlink-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`,
-refused when older than the tolerance. The gateway must answer an unknown
+refused when older than the tolerance (either way: a clock far ahead is no
+better). Secrets rotate like API keys: `rotate_secret` makes a new one and lets
+the old ones live for a grace period, so a department can switch without a
+refused callback; until a department's first rotation, the secret configured
+in settings (`BIRTHLINK_<DEPARTMENT>_SECRET`) is its only one. The gateway must answer an unknown
 reference with 404 at once, so it reads the two callback formats itself
 (docs/departments.md) instead of forwarding raw bodies to the adapters.
 """
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from contracts.replies import StepReply
+from gateway.settings import DEPARTMENTS
+from gateway.store.tables import CallbackSecret
 
 
 class CallbackError(ValueError):
@@ -85,3 +96,108 @@ def _text(data: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise CallbackError(f"{key} is missing")
     return value
+
+
+def verify_any(
+    header: str | None, body: bytes, valid: list[str], *, now: int, tolerance_s: int
+) -> bool:
+    """True when the header signs this body with any of the valid secrets."""
+    return any(
+        verify_signature(header, body, secret, now=now, tolerance_s=tolerance_s) for secret in valid
+    )
+
+
+def _active(row: CallbackSecret, now: datetime) -> bool:
+    return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
+
+
+async def valid_secrets(
+    session: AsyncSession, department: str, configured: str, *, now: datetime
+) -> list[str]:
+    """The secrets a department may sign with now."""
+    rows = (
+        await session.scalars(select(CallbackSecret).where(CallbackSecret.department == department))
+    ).all()
+    if not rows:
+        return [configured]
+    return [
+        str(row.secret["secret"]) if row.secret else configured for row in rows if _active(row, now)
+    ]
+
+
+async def rotate_secret(
+    session: AsyncSession, department: str, *, now: datetime, grace: timedelta
+) -> str:
+    """A new secret for `department`; the ones valid now stay valid for `grace`."""
+    if department not in DEPARTMENTS:
+        raise ValueError(f"unknown department {department!r}")
+    rows = (
+        await session.scalars(select(CallbackSecret).where(CallbackSecret.department == department))
+    ).all()
+    end = now + grace
+    if not rows:  # the configured secret becomes a managed one, to be retired
+        session.add(
+            CallbackSecret(
+                id=secrets.token_hex(6),
+                department=department,
+                secret=None,
+                created_at=now,
+                expires_at=end,
+            )
+        )
+    for row in rows:
+        if _active(row, now):
+            row.expires_at = min(row.expires_at, end) if row.expires_at else end
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        CallbackSecret(
+            id=secrets.token_hex(6),
+            department=department,
+            secret={"secret": secret},
+            created_at=now,
+        )
+    )
+    return secret
+
+
+async def revoke_secret(session: AsyncSession, secret_id: str, *, now: datetime) -> None:
+    """End a callback secret now."""
+    row = await session.get(CallbackSecret, secret_id, with_for_update=True)
+    if row is None or row.revoked_at is not None:
+        raise LookupError(secret_id)
+    row.revoked_at = now
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """A callback secret as operators see it (never the secret)."""
+
+    id: str
+    department: str
+    configured: bool
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def describe(self, now: datetime) -> str:
+        state = (
+            "revoked"
+            if self.revoked_at
+            else "expired"
+            if self.expires_at and self.expires_at <= now
+            else "rotating"
+            if self.expires_at
+            else "active"
+        )
+        until = f" until {self.expires_at.isoformat(timespec='seconds')}" if self.expires_at else ""
+        origin = "from settings" if self.configured else "managed"
+        return f"{self.id} {self.department} {origin} {state}{until}"
+
+
+async def list_secrets(session: AsyncSession) -> list[SecretInfo]:
+    """Every managed callback secret, oldest first."""
+    rows = (await session.scalars(select(CallbackSecret).order_by(CallbackSecret.created_at))).all()
+    return [
+        SecretInfo(r.id, r.department, r.secret is None, r.created_at, r.expires_at, r.revoked_at)
+        for r in rows
+    ]

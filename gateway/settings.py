@@ -48,7 +48,7 @@ class GatewaySettings(BaseSettings):
     data_keys: SecretStr = SecretStr(DEV_DATA_KEYS)
 
     max_body_bytes: int = 64 * 1024
-    max_body_depth: int = 12  # nesting of JSON objects and arrays in a request body
+    max_body_depth: int = 16  # nesting of JSON objects and arrays in a request body
     max_body_items: int = 2000  # values (object members and array items) in a request body
     intake_rate_limit: str = "600/minute"  # per hospital key, `limits` notation
     api_key_grace: timedelta = timedelta(days=7)  # a rotated key stays valid this long

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway.api import births, callbacks, health, operators, problems, tracking
+from gateway.api.hostile import RefuseControlCharacters
 from gateway.bootstrap import ALL_ROLES, Role, Runtime
 
 
@@ -28,6 +29,7 @@ def create_app(runtime: Runtime, *, roles: tuple[Role, ...] = ALL_ROLES) -> Fast
     )
     app.state.runtime = runtime
     problems.install(app)
+    app.add_middleware(RefuseControlCharacters)
     tracking.install(app, runtime.settings)  # the wrong-try counter and the page (/track)
     for router in (births.router, tracking.router, callbacks.router, health.router):
         app.include_router(router)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from contracts.problems import BirthEventInvalid, birth_event_json_schema, parse_birth_event
-from gateway.api.deps import PrincipalDep, RuntimeDep, read_json
+from gateway.api.deps import BirthId, IntakeLimitDep, PrincipalDep, RuntimeDep, read_json
 from gateway.api.problems import ProblemError
 from gateway.api.views import birth_view, history_view, links
 from gateway.intake import accept
@@ -36,7 +36,9 @@ async def birth_event_schema() -> dict[str, Any]:
     openapi_extra=BIRTH_EVENT_BODY,
     responses={200: {"description": "The same birth, posted again"}},
 )
-async def post_birth(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+async def post_birth(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep, _limit: IntakeLimitDep
+) -> Response:
     """Accept one birth event: 202 with a tracking id, or every wrong field named."""
     if principal.role != "hospital":
         raise ProblemError(403, "Only hospitals post births")
@@ -103,7 +105,9 @@ async def _visible_birth(runtime: RuntimeDep, principal: Principal, birth_id: st
 
 
 @router.get("/v1/births/{birth_id}", tags=["births"])
-async def get_birth(birth_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def get_birth(
+    birth_id: BirthId, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
     """The birth: status, each step, versions."""
     birth = await _visible_birth(runtime, principal, birth_id)
     async with runtime.db.read() as session:
@@ -112,7 +116,7 @@ async def get_birth(birth_id: str, runtime: RuntimeDep, principal: PrincipalDep)
 
 @router.get("/v1/births/{birth_id}/history", tags=["births"])
 async def get_history(
-    birth_id: str, runtime: RuntimeDep, principal: PrincipalDep
+    birth_id: BirthId, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Every transition, oldest first."""
     await _visible_birth(runtime, principal, birth_id)

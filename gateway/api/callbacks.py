@@ -11,7 +11,7 @@ from sqlalchemy import select
 from contracts.steps import Department, Step
 from gateway.api.deps import RuntimeDep
 from gateway.api.problems import ProblemError
-from gateway.callbacks import CallbackError, parse_callback, verify_signature
+from gateway.callbacks import CallbackError, parse_callback, valid_secrets, verify_any
 from gateway.metrics import CALLBACKS
 from gateway.saga.machine import Saga
 from gateway.store.tables import StepRow
@@ -31,10 +31,17 @@ async def department_callback(
     body = await request.body()
     if len(body) > runtime.settings.max_body_bytes:
         raise ProblemError(413, "Body too large")
-    ok = verify_signature(
+    async with runtime.db.read() as session:
+        secrets = await valid_secrets(
+            session,
+            department.value,
+            runtime.settings.department_secret(department.value),
+            now=runtime.clock.now(),
+        )
+    ok = verify_any(
         x_birthlink_signature,
         body,
-        runtime.settings.department_secret(department.value),
+        secrets,
         now=int(runtime.clock.now().timestamp()),
         tolerance_s=runtime.settings.callback_tolerance_s,
     )

@@ -1,9 +1,23 @@
-"""FastAPI dependencies: the runtime, the caller, bounded request bodies."""
+"""FastAPI dependencies: the runtime, the caller, bounded request bodies,
+validated path parameters and the per-key limit on intake.
+
+Hostile bodies are refused before they are parsed: more than `max_body_bytes`
+(`413`, read no further), nested deeper than `max_body_depth` (`400`: deep
+nesting is what makes parsers recurse) or holding more than `max_body_items`
+values (`413`). The scan is a regular expression over the raw bytes, so a
+refused body never becomes Python objects.
+"""
 
 import json
+import math
+import re
+import time
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
+from limits import parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
@@ -18,6 +32,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="birthlink"'}
+MAX_AUTHORIZATION = 256  # a key is ~70 characters; anything far longer is not one
 
 
 async def get_principal(
@@ -29,8 +44,10 @@ async def get_principal(
         raise ProblemError(
             401, "Missing API key", "Send Authorization: Bearer <key>.", headers=UNAUTHORIZED
         )
+    if len(key) > MAX_AUTHORIZATION or not key.isascii():
+        raise ProblemError(401, "Invalid API key", headers=UNAUTHORIZED)
     async with runtime.db.read() as session:
-        principal = await authenticate(session, key.strip())
+        principal = await authenticate(session, key.strip(), now=runtime.clock.now())
     if principal is None:
         raise ProblemError(401, "Invalid API key", headers=UNAUTHORIZED)
     return principal
@@ -38,9 +55,37 @@ async def get_principal(
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
+# Birth ids are uuid4 hex; anything else is refused before it reaches the store.
+BirthId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", min_length=32, max_length=32)]
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request's JSON body, refusing more than `limit` bytes before reading them."""
+
+# Strings first (their brackets and commas do not count), then the structure.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_STRUCTURE = re.compile(rb"[\[\]{},]")
+
+
+def check_shape(body: bytes, *, max_depth: int, max_items: int) -> None:
+    """Refuse a JSON text nested deeper than `max_depth` or with more than
+    `max_items` values in its objects and arrays."""
+    depth = deepest = 0
+    items = 0
+    for mark in _STRUCTURE.findall(_STRING.sub(b'""', body)):
+        if mark in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            items += 1
+        elif mark == b",":
+            items += 1
+        else:
+            depth -= 1
+        if deepest > max_depth:
+            raise ProblemError(400, "Body nested too deeply", f"At most {max_depth} levels.")
+        if items > max_items:
+            raise ProblemError(413, "Too many items", f"At most {max_items} values.")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than `limit` bytes before reading them."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ProblemError(413, "Body too large", f"At most {limit} bytes.")
@@ -49,11 +94,53 @@ async def read_json(request: Request, limit: int) -> Any:
         body.extend(chunk)
         if len(body) > limit:
             raise ProblemError(413, "Body too large", f"At most {limit} bytes.")
+    return bytes(body)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request's JSON body, bounded in size, depth and number of values."""
+    body = await read_body(request, limit)
+    settings = get_runtime(request).settings
+    check_shape(body, max_depth=settings.max_body_depth, max_items=settings.max_body_items)
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ProblemError(
             400,
             "Malformed JSON",
             f"The body is not JSON: {exc.__class__.__name__}.",
         ) from None
+
+
+async def limit_intake(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> None:
+    """At most `intake_rate_limit` posts per hospital key; `429` + `Retry-After` beyond."""
+    limiter: IntakeLimiter | None = getattr(request.app.state, "intake_limiter", None)
+    if limiter is None:
+        limiter = IntakeLimiter(runtime.settings.intake_rate_limit)
+        request.app.state.intake_limiter = limiter
+    wait = await limiter.hit(principal.key_prefix or principal.actor)
+    if wait is not None:
+        raise ProblemError(
+            429,
+            "Too many requests",
+            f"This key may post {runtime.settings.intake_rate_limit}.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+class IntakeLimiter:
+    """Posts per hospital key in a moving window (`limits`, this process's memory)."""
+
+    def __init__(self, limit: str, storage: str = "async+memory://") -> None:
+        self._item = parse(limit)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+
+    async def hit(self, key: str) -> int | None:
+        """Count a post; None when allowed, else the seconds to wait."""
+        if await self._limiter.hit(self._item, "intake", key):
+            return None
+        stats = await self._limiter.get_window_stats(self._item, "intake", key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+IntakeLimitDep = Annotated[None, Depends(limit_intake)]

@@ -180,6 +180,24 @@ class ApiKey(Base):
     replaced_by: Mapped[str | None] = mapped_column(String(16))
 
 
+# Issue 6 (security): department callback secrets rotated with `birthlink keys rotate`.
+class CallbackSecret(Base):
+    """A secret a department signs its callbacks with (sealed: it must be read
+    back to check signatures, so it cannot be hashed). Several are valid while
+    one is rotated out; `secret` is null for the one configured in settings."""
+
+    __tablename__ = "callback_secrets"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    department: Mapped[str] = mapped_column(String(8), index=True)
+    secret: Mapped[dict[str, Any] | None] = mapped_column(
+        EncryptedJSON("callback_secrets.secret")
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 # Issue 3 (operators): messages the broker dead-lettered, moved here for operators.
 class DeadLetterRow(Base):
     """A message its consumer kept failing on, after the delivery limit; an operator

@@ -20,6 +20,21 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "callback_secrets",
+        sa.Column("id", sa.String(length=16), nullable=False),
+        sa.Column("department", sa.String(length=8), nullable=False),
+        sa.Column("secret", gateway.store.crypto.EncryptedJSON(), nullable=True),
+        sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_secrets")),
+    )
+    with op.batch_alter_table("callback_secrets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_callback_secrets_department"), ["department"], unique=False
+        )
+
+    op.create_table(
         "dead_letters",
         sa.Column(
             "id",
@@ -171,6 +186,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_dead_letters_birth_id"))
 
     op.drop_table("dead_letters")
+    with op.batch_alter_table("callback_secrets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_callback_secrets_department"))
+
+    op.drop_table("callback_secrets")
     with op.batch_alter_table("steps", schema=None) as batch_op:
         batch_op.drop_index("ix_steps_due")
         batch_op.drop_index("ix_steps_department_ref")
