@@ -55,8 +55,18 @@ async def get_principal(
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
-# Birth ids are uuid4 hex; anything else is refused before it reaches the store.
-BirthId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", min_length=32, max_length=32)]
+BIRTH_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def birth_id_path(birth_id: Annotated[str, Path(description="The birth's id (32 hex).")]) -> str:
+    """Birth ids are uuid4 hex; anything else is unknown (`404`, as for a birth
+    the caller may not see) and never reaches the store."""
+    if not BIRTH_ID.match(birth_id):
+        raise ProblemError(404, "No such birth")
+    return birth_id
+
+
+BirthId = Annotated[str, Depends(birth_id_path)]
 
 
 # Strings first (their brackets and commas do not count), then the structure.
