@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from contracts.steps import BirthStatus, Department, Step, StepState
 from gateway.api.views import birth_view, history_view
@@ -43,6 +44,11 @@ def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
         runtime = bootstrap(GatewaySettings())
         try:
             return await work(runtime)
+        except (OperationalError, ProgrammingError):
+            typer.echo(
+                "the saga store cannot be read: is it migrated (birthlink migrate)?", err=True
+            )
+            raise typer.Exit(2) from None
         finally:
             await runtime.db.dispose()
 
