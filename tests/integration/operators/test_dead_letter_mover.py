@@ -1,0 +1,125 @@
+"""The dead letter mover and re-drive on both transports and both stores: each
+dead letter stored once, re-driven through the outbox under its own message id,
+counted again when it dies again, gone when its consumer is fixed."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from structlog.testing import capture_logs
+
+from bus.base import ManagedTransport
+from bus.inprocess import InProcessTransport
+from bus.rabbitmq import RabbitMQTransport
+from bus.topology import COMMANDS_EXCHANGE, Topology, department_queue
+from contracts.commands import SUBMIT_TYPES, routing_key
+from contracts.envelope import Envelope
+from contracts.steps import Step
+from gateway.bootstrap import Runtime, bootstrap
+from gateway.deadletters import list_dead_letters, redrive
+from gateway.settings import GatewaySettings
+from gateway.store.db import Database
+from gateway.store.tables import OutboxRow
+from tests.support.servers import wait_for
+from tests.support.stack import AMQP_URL, KINDS, postgres_schema
+
+pytestmark = pytest.mark.integration
+
+NHC = department_queue("nhc")
+
+
+@asynccontextmanager
+async def runtime_on(kind: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """The gateway's parts on a transport and store of `kind`, no roles running."""
+    async with AsyncExitStack() as stack:
+        topology = Topology(prefix=f"t{uuid4().hex[:8]}.", delivery_limit=3)
+        transport: ManagedTransport
+        if kind == "rabbitmq-postgres":
+            dsn, schema = await stack.enter_async_context(postgres_schema())
+            db = Database(dsn.replace("postgresql://", "postgresql+asyncpg://"), schema=schema)
+            rabbit = RabbitMQTransport(AMQP_URL, topology)
+            stack.push_async_callback(rabbit.delete_topology)
+            transport = rabbit
+        else:
+            db = Database(f"sqlite+aiosqlite:///{tmp_path / 'dead.db'}")
+            transport = InProcessTransport(topology)
+        runtime = bootstrap(GatewaySettings(database_url=db.url), transport=transport, db=db)
+        await runtime.start(roles=())
+        stack.push_async_callback(runtime.stop)
+        yield runtime
+
+
+def command(birth_id: str) -> Envelope:
+    return Envelope(
+        type=SUBMIT_TYPES[Step.BIRTH_CERTIFICATE],
+        birth_id=birth_id,
+        step=Step.BIRTH_CERTIFICATE,
+        data={"idempotency_key": f"{birth_id}:birth_certificate", "record": {}},
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_dead_letters_are_moved_once_redriven_and_counted_again_when_they_die_again(
+    tmp_path: Path, kind: str
+) -> None:
+    async with runtime_on(kind, tmp_path) as runtime:
+        mover = runtime.dead_letters
+        assert mover is not None
+        broken = True
+        handled: list[str] = []
+
+        async def consumer(envelope: Envelope) -> None:
+            if broken:
+                raise RuntimeError("a bug in the consumer")
+            handled.append(envelope.message_id)
+
+        await runtime.transport.subscribe(NHC, consumer, prefetch=4)
+        sent = [command("b1"), command("b2")]
+        for envelope in sent:
+            await runtime.transport.publish(
+                envelope, exchange=COMMANDS_EXCHANGE, routing_key=routing_key("nhc", "submit")
+            )
+
+        async def moved(count: int) -> bool:
+            await mover.move_once()
+            return len(await list_dead_letters(runtime.db)) == count
+
+        with capture_logs():  # the consumer's failures are expected
+            await wait_for(lambda: moved(2), within=20, what="both dead-lettered")
+            assert await mover.move_once() == 0  # nothing left on the broker
+            rows = await list_dead_letters(runtime.db)
+            assert sorted(r.message_id for r in rows) == sorted(e.message_id for e in sent)
+            assert {(r.queue, r.deaths, r.step) for r in rows} == {(NHC, 1, "birth_certificate")}
+
+            first = rows[0]
+            [done] = await redrive(runtime.db, [first.id], actor="operator:bob", now=now())
+            assert done.redriven_by == "operator:bob"
+            async with runtime.db.read() as session:
+                outbox = await session.get(OutboxRow, 1)
+            assert outbox is not None
+            assert (outbox.message_id, outbox.routing_key) == (first.message_id, "nhc.submit")
+            assert await runtime.relay.publish_once() == 1
+            # Still broken: it dies again and waits again, one death more.
+            await wait_for(lambda: moved(2), within=20, what="dead again")
+            again = {r.id: r for r in await list_dead_letters(runtime.db)}
+            assert again[first.id].deaths == 2
+
+        broken = False
+        redriven = await redrive(runtime.db, None, actor="operator:bob", now=now())
+        assert len(redriven) == 2
+        assert await redrive(runtime.db, None, actor="operator:bob", now=now()) == []
+        assert await runtime.relay.publish_once() == 2
+
+        async def all_handled() -> bool:
+            return sorted(handled) == sorted(e.message_id for e in sent)
+
+        await wait_for(all_handled, within=20, what="both handled after the fix")
+        await mover.move_once()
+        assert await list_dead_letters(runtime.db) == []
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
