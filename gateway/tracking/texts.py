@@ -137,8 +137,8 @@ PAGE: dict[str, Text] = {
     "deadline": t("法定期限", "Legal deadline"),
     "updated": t("更新于", "Updated"),
     "all_done": t(
-        "全部办结！五件事都已办好，证件会按您选择的方式送达。",
-        "All done! Every step is finished; the documents reach you as you chose.",
+        "五件事都已办好，证件会按您选择的方式送达。",
+        "Every step is finished; the documents reach you as you chose.",
     ),
     "all_done_offline": t(
         "网上可办的事项都已办结；标明“需到窗口办理”的事项请按说明办理。",
@@ -146,8 +146,10 @@ PAGE: dict[str, Text] = {
     ),
     "action_needed": t("有事项需要您处理，请看下方说明。", "Something needs you: see below."),
     "in_progress": t(
-        "正在办理，页面会自动更新，无需刷新。", "In progress. This page updates by itself."
+        "各部门正在办理。本页会自动更新，无需刷新。",
+        "The departments are on it. This page updates by itself.",
     ),
+    "again": t("查询其他追踪码", "Look up another code"),
     "not_found": t(
         "没有找到与追踪码和验证码相符的记录，请检查后再试。",
         "No record matches this tracking code and verification. Please check and try again.",

@@ -98,6 +98,16 @@
     start(code, verification);
   });
 
+  $("again").addEventListener("click", function () {
+    if (follow) follow.stop();
+    follow = null;
+    view = null;
+    $("result").hidden = true;
+    $("lookup").hidden = false;
+    $("lookup").reset();
+    $("code").focus();
+  });
+
   // Following a birth --------------------------------------------------------
 
   function start(code, verification) {
@@ -138,6 +148,7 @@
         follow = null;
         view = null;
         $("result").hidden = true;
+        $("lookup").hidden = false;
         showMessage(response.status === 404 ? ["not_found"]
           : ["too_many", { seconds: response.headers.get("Retry-After") || "60" }]);
         $("code").focus();
@@ -236,6 +247,7 @@
     $("result").hidden = false;
     if (sub.first) {
       sub.first = false;
+      $("lookup").hidden = true; // out of the way (and the verification out of sight)
       $("summary").focus();
     } else if (changed.length) {
       // Say what changed: the screen reader hears it without moving focus.

@@ -1,0 +1,213 @@
+"""What parents are told: which change sends a text message, the words of the
+parent's view (instructions, legal deadlines, masking), the sandbox SMS gateway."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+from fastapi import FastAPI
+
+from contracts.problems import parse_birth_event
+from contracts.replies import StepReply
+from contracts.steps import Step, StepState
+from gateway.notifications import Notice, decide, for_transitions
+from gateway.notifier import word
+from gateway.saga.machine import Policy, Saga
+from gateway.saga.plan import make_plan
+from gateway.store.tables import Birth, StepRow
+from gateway.tracking.guard import WrongTries, normalise_code, verified
+from gateway.tracking.view import add_month, legal_deadline, parent_view
+from sandbox import sms
+from tests.cases.birth_cases import valid_event
+
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+
+
+def new_saga(jurisdiction: str | None = None) -> Saga:
+    event = parse_birth_event(valid_event(now=NOW), now=NOW)
+    saga = Saga.new("b1", event, make_plan(), Policy(), jurisdiction=jurisdiction)
+    saga.advance(NOW)
+    return saga
+
+
+def settle(saga: Saga) -> None:
+    """What `save()` does after a commit: the transitions are written."""
+    saga.transitions.clear()
+    saga.dispatches.clear()
+
+
+def reply(outcome: str, **fields: object) -> StepReply:
+    return StepReply.model_validate({"outcome": outcome, "command_id": "c", **fields})
+
+
+def test_acceptance_sends_one_message_that_names_steps_to_do_in_person() -> None:
+    assert decide(new_saga()) == Notice(kind="accepted", steps=[])
+    offline = decide(new_saga(jurisdiction="11"))  # the sample's hukou is in Zhejiang
+    assert offline is not None
+    assert offline.kind == "accepted"  # one message, though a step went offline too
+    assert Step.HOUSEHOLD_REGISTRATION in offline.steps
+
+
+def test_progress_sends_nothing_a_rejection_sends_one_and_the_end_one() -> None:
+    saga = new_saga()
+    settle(saga)
+    saga.on_reply(
+        Step.VACCINATION_RECORD, reply("completed", output={"record_number": "R1"}), 1, NOW
+    )
+    assert decide(saga) is None
+    settle(saga)
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="号段已用完"), 1, NOW)
+    assert decide(saga) == Notice(kind="action_needed", steps=[Step.BIRTH_CERTIFICATE])
+    rows = for_transitions(saga, 7, NOW)
+    assert len(rows) == 1
+    assert rows[0]["message_id"] == "sms-b1-8"  # the change's first history line
+    assert rows[0]["routing_key"] == "sms.action_needed"
+    settle(saga)
+    for step in Step:
+        saga.steps[step].state = StepState.COMPLETED
+    saga.advance(NOW)
+    assert decide(saga) == Notice(kind="completed", steps=[])
+
+
+def test_messages_carry_the_code_and_no_personal_data() -> None:
+    code, url = "ABCD-EFGH-JKMN", "https://birth.example.cn/track"
+    accepted = word(Notice(kind="accepted"), code, url)
+    assert code in accepted
+    assert url in accepted
+    needed = word(Notice(kind="action_needed", steps=[Step.MEDICAL_INSURANCE]), code, url)
+    assert "医保参保需要您处理" in needed
+    done = word(Notice(kind="completed", steps=[Step.HOUSEHOLD_REGISTRATION]), code, url)
+    assert "户口登记请到窗口办理" in done
+    for text in (accepted, needed, done):
+        assert len(text) <= 500
+
+
+def rows(states: dict[Step, StepState], **fields: object) -> list[StepRow]:
+    return [
+        StepRow(
+            birth_id="b1",
+            step=step.value,
+            state=state.value,
+            output=dict(fields.get(step.value, {})),  # type: ignore[call-overload]
+            last_error="户籍地不在本省 / hukou outside this province"
+            if state == StepState.OFFLINE
+            else "号段已用完"
+            if state == StepState.REJECTED
+            else None,
+            updated_at=NOW,
+        )
+        for step, state in states.items()
+    ]
+
+
+def birth(status: str, born_at: datetime) -> Birth:
+    return Birth(
+        id="b1",
+        tracking_code="ABCD-EFGH-JKMN",
+        status=status,
+        born_at=born_at,
+        version=3,
+        updated_at=NOW,
+    )
+
+
+def test_the_view_says_what_to_do_and_masks_the_citizen_id() -> None:
+    steps = rows(
+        {
+            Step.BIRTH_CERTIFICATE: StepState.REJECTED,
+            Step.VACCINATION_RECORD: StepState.COMPLETED,
+            Step.HOUSEHOLD_REGISTRATION: StepState.OFFLINE,
+            Step.MEDICAL_INSURANCE: StepState.COMPLETED,
+            Step.SOCIAL_SECURITY_CARD: StepState.WAITING,
+        },
+        medical_insurance={"insurance_number": "330106000001"},
+        vaccination_record={"record_number": "CDC1"},
+    )
+    steps[3].output["citizen_id"] = "330106202611280019"
+    view = parent_view(birth("action_required", NOW - timedelta(hours=2)), steps, {}, NOW)
+    by_step = {s["step"]: s for s in view["steps"]}
+    certificate = by_step["birth_certificate"]
+    assert certificate["needs_parents"]
+    assert "号段已用完" in certificate["instruction"]["zh"]
+    assert "hospital" in certificate["instruction"]["en"]
+    household = by_step["household_registration"]
+    assert "派出所户籍窗口" in household["instruction"]["zh"]
+    assert household["state_text"] == {"zh": "需到窗口办理", "en": "To be done in person"}
+    insurance = by_step["medical_insurance"]
+    assert insurance["output"]["citizen_id"] == "330106********0019"
+    assert {
+        "name": "citizen_id",
+        "label": {"zh": "公民身份号码", "en": "Citizen ID number"},
+        "value": "330106********0019",
+    } in insurance["documents"]
+    assert not by_step["vaccination_record"]["needs_parents"]
+    assert view["summary"]["zh"].startswith("有事项需要您处理")
+    assert not view["all_done"]
+
+
+def test_an_open_step_near_its_legal_deadline_tells_the_parents_where_to_go() -> None:
+    born = datetime(2026, 10, 31, 2, 0, tzinfo=UTC)  # 10:00 in China
+    assert legal_deadline(Step.HOUSEHOLD_REGISTRATION, born) == date(2026, 11, 30)
+    assert legal_deadline(Step.MEDICAL_INSURANCE, born) == date(2027, 1, 29)
+    assert legal_deadline(Step.VACCINATION_RECORD, born) is None
+    assert add_month(date(2027, 1, 31)) == date(2027, 2, 28)
+    steps = rows(dict.fromkeys(Step, StepState.AWAITING_DEPARTMENT))
+    view = parent_view(birth("in_progress", born), steps, {}, NOW)
+    household, insurance = view["steps"][2], view["steps"][3]
+    assert household["near_deadline"]
+    assert household["days_left"] == 2
+    assert "2026-11-30" in household["instruction"]["zh"]
+    assert "还剩 2 天" in household["instruction"]["zh"]
+    assert household["needs_parents"]
+    assert not insurance["near_deadline"]
+    assert insurance["instruction"] is None
+    late = parent_view(birth("in_progress", born), steps, {}, NOW + timedelta(days=5))
+    assert "已过" in late["steps"][2]["instruction"]["zh"]
+
+
+def test_verification_and_code_forms() -> None:
+    event = {"mother": {"id_number": "33010619900101002X"}, "contact": {"phone": "13800138000"}}
+    assert verified(event, "01002x")
+    assert verified(event, " 138000 ")
+    assert not verified(event, "000000")
+    assert not verified(event, "1002X")
+    assert normalise_code("abcd efgh jkmn") == "ABCD-EFGH-JKMN"
+
+
+async def test_the_eleventh_wrong_try_in_a_minute_must_wait() -> None:
+    tries = WrongTries("10/minute")
+    for _ in range(10):
+        assert await tries.retry_after("10.0.0.1") is None
+        await tries.count("10.0.0.1")
+    wait = await tries.retry_after("10.0.0.1")
+    assert wait is not None
+    assert 1 <= wait <= 60
+    assert await tries.retry_after("10.0.0.2") is None  # per client
+
+
+async def test_the_sandbox_sms_gateway_sends_once_per_key() -> None:
+    gateway = sms.SmsGateway(lambda: NOW)
+    app = FastAPI()
+    app.include_router(sms.create_router(gateway), prefix="/sms")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sandbox"
+    ) as client:
+        body = {"to": "13800138000", "text": "你好"}
+        first = await client.post("/sms/messages", json=body, headers={"Idempotency-Key": "k1"})
+        again = await client.post("/sms/messages", json=body, headers={"Idempotency-Key": "k1"})
+        assert first.status_code == again.status_code == 202
+        assert first.json() == again.json()
+        other = {"to": "13800138000", "text": "别的"}
+        reused = await client.post("/sms/messages", json=other, headers={"Idempotency-Key": "k1"})
+        assert reused.status_code == 422
+        bad = await client.post(
+            "/sms/messages", json={"to": "12345", "text": "x"}, headers={"Idempotency-Key": "k2"}
+        )
+        assert bad.status_code == 400
+        no_key = await client.post("/sms/messages", json=body)
+        assert no_key.status_code == 400
+        await client.post("/sms/_sandbox/faults", json={"fail_next": 1})
+        down = await client.post("/sms/messages", json=body, headers={"Idempotency-Key": "k3"})
+        assert down.status_code == 503
+        listing = (await client.get("/sms/_sandbox/messages")).json()
+    assert [(m["key"], m["requests"]) for m in listing["messages"]] == [("k1", 2)]
+    assert listing["requests_total"] == 6
