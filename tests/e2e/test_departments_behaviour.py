@@ -96,6 +96,13 @@ async def queued_offsets(stack: Stack, birth_id: str, name: str, start: datetime
     ]
 
 
+async def metric(stack: Stack, name: str) -> float:
+    """One sample of `GET /metrics` (0 when absent)."""
+    text = (await stack.anonymous.get("/metrics")).text
+    found = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return float(found[0].split()[-1]) if found else 0.0
+
+
 async def requests_to(stack: Stack, department: str) -> int:
     response = await stack.sandbox.get(f"/{department}/_sandbox/records")
     return int(response.json()["requests_total"])
@@ -107,6 +114,7 @@ async def test_a_department_down_for_ten_hours_is_retried_on_the_ladder_and_comp
     clock = ManualClock()
     async with running_stack(kind, tmp_path, clock=clock) as stack:
         start = clock.now()
+        retries_before = await metric(stack, 'birthlink_step_retries_total{department="cdc"}')
         await stack.faults("cdc", outage_until=(start + timedelta(hours=10)).isoformat())
         posted = await stack.post(birth_event(random.Random(31)))
         birth_id = posted.json()["birth_id"]
@@ -123,6 +131,16 @@ async def test_a_department_down_for_ten_hours_is_retried_on_the_ladder_and_comp
         assert await requests_to(stack, "cdc") == 3 + 2 + (len(expected) - 2)
         birth = await finish(stack, clock, birth_id)
         assert birth["status"] == "completed"
+        retries = await metric(stack, 'birthlink_step_retries_total{department="cdc"}')
+        assert retries - retries_before == len(expected) - 1
+        # The step took 14.6 h: counted in the one-day bucket, not in the six-hour one.
+        day = await metric(
+            stack, 'birthlink_step_duration_seconds_bucket{department="cdc",le="86400.0"}'
+        )
+        six_hours = await metric(
+            stack, 'birthlink_step_duration_seconds_bucket{department="cdc",le="21600.0"}'
+        )
+        assert day - six_hours >= 1
 
 
 async def test_a_department_down_past_the_deadline_fails_and_an_operator_retry_completes_it(
@@ -221,3 +239,26 @@ async def test_a_department_failing_every_call_gets_a_bounded_number_of_calls(
         assert 1 <= probes <= periods  # probed, at most once per open period
         metrics = (await stack.anonymous.get("/metrics")).text
         assert 'birthlink_department_circuit_state{department="cdc"} 2.0' in metrics
+
+
+async def test_a_birth_outside_the_jurisdiction_is_offline_where_it_must_go_to_a_counter(
+    tmp_path: Path, kind: str
+) -> None:
+    async with running_stack(kind, tmp_path, jurisdiction="11") as stack:  # Beijing only
+        event = birth_event(random.Random(35))
+        assert not event["household"]["hukou_region"].startswith("11")
+        birth_id = (await stack.post(event)).json()["birth_id"]
+        birth = await stack.wait_until_final(birth_id)
+        states = {s["step"]: s["state"] for s in birth["steps"]}
+        assert states == {
+            "birth_certificate": "completed",
+            "vaccination_record": "completed",
+            "household_registration": "offline",
+            "medical_insurance": "offline",
+            "social_security_card": "offline",
+        }
+        assert "counter" in step_of(birth, "household_registration")["last_error"]
+        assert await stack.records("mps") == []
+        async with operator_client(stack) as operator:
+            listed = await operator.get("/v1/births", params={"step_state": "offline"})
+        assert [b["birth_id"] for b in listed.json()["births"]] == [birth_id]
