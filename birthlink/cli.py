@@ -6,6 +6,7 @@ import signal
 from collections.abc import Coroutine
 from typing import Annotated, Any
 
+import prometheus_client
 import typer
 import uvicorn
 
@@ -77,6 +78,8 @@ async def _roles(*roles: Any) -> None:
     from gateway.settings import GatewaySettings
 
     runtime = bootstrap(GatewaySettings())
+    if runtime.settings.metrics_port:
+        prometheus_client.start_http_server(runtime.settings.metrics_port)
     await runtime.start(roles)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -114,6 +117,8 @@ def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa 
 
     async def run() -> None:
         settings = AdapterSettings()
+        if settings.metrics_port:  # circuit states, refused calls
+            prometheus_client.start_http_server(settings.metrics_port)
         transport = make_transport(settings.amqp_url, Topology(settings.amqp_prefix))
         await transport.start()
         adapters = AdapterRuntime([department], transport, settings)

@@ -65,6 +65,9 @@ class GatewaySettings(BaseSettings):
     # and how often dead letters are moved from the broker to the table.
     deadline_near: timedelta = timedelta(days=7)
     dead_letter_interval_s: float = 5.0
+    # Roles without an HTTP server (orchestrator, relay) serve their own metrics
+    # here when set; the gateway serves them at /metrics.
+    metrics_port: int | None = None
 
     # Parents (issue 5): the tracking page, its look-up limit, and text messages.
     public_url: str = "http://127.0.0.1:8000"  # where parents reach this service

@@ -31,6 +31,7 @@ class AdapterSettings(BaseSettings):
     department_concurrency: int = 16
     breaker_failures: int = 5
     breaker_open_s: float = 30.0
+    metrics_port: int | None = None  # serve this process's Prometheus metrics here when set
 
     def base_url(self, department: str) -> str:
         """The base URL of `department` (`nhc`, `cdc`, `mps`, `nhsa`, `hrss`)."""
