@@ -145,7 +145,7 @@ class EncryptedJSON(TypeDecorator[Any]):
 
     def __init__(self, context: str = "") -> None:
         # `context` (table.column) is the associated data; migrations only need the DDL.
-        super().__init__()
+        super().__init__(none_as_null=True)  # None is SQL NULL, not a sealed JSON null
         self.context = context
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
@@ -181,7 +181,7 @@ async def count_by_key(db: Database, metadata: MetaData) -> dict[str, dict[str, 
         for table, column in encrypted_columns(metadata):
             kid = _field(table, column, "kid")
             rows = await session.execute(
-                select(kid, func.count()).where(table.c[column].is_not(None)).group_by(kid)
+                select(kid, func.count()).where(kid.is_not(None)).group_by(kid)
             )
             counts[f"{table.name}.{column}"] = {str(k): int(n) for k, n in rows.all()}
     return counts
@@ -203,7 +203,7 @@ async def reencrypt(db: Database, metadata: MetaData, *, batch: int = 200) -> in
             async with db.write() as session:
                 query = (
                     select(*keys, nonce, table.c[column])
-                    .where(table.c[column].is_not(None), kid != current)
+                    .where(kid.is_not(None), kid != current)
                     .limit(batch)
                 )
                 if not db.is_sqlite:

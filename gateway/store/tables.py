@@ -116,7 +116,8 @@ class StepRow(Base):
     deadline_at: Mapped[datetime | None]
     department_ref: Mapped[str | None] = mapped_column(String(64))
     output: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("steps.output"), default=dict)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    # A department's reason can quote the data it refused: sealed like the outputs.
+    last_error: Mapped[str | None] = mapped_column(EncryptedJSON("steps.last_error"))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
@@ -134,7 +135,7 @@ class HistoryRow(Base):
     step: Mapped[str | None] = mapped_column(String(32))
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
-    detail: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(EncryptedJSON("history.detail"))
 
 
 class OutboxRow(Base):

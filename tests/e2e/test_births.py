@@ -178,7 +178,9 @@ async def test_a_department_down_past_the_deadline_fails_the_step_after_timed_re
 
         birth = await wait_for(vaccination_failed, within=30, what="vaccination failed")
         step = step_of(birth, "vaccination_record")
-        assert step["attempt"] >= 3  # dispatched again by the timer, several times
+        # Dispatched again by the timer (the adapter's circuit breaker may cut the
+        # ladder short: an open circuit asks for a wait beyond the deadline).
+        assert step["attempt"] >= 2
         assert "retries exhausted" in step["last_error"]
         history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
         retrying = [

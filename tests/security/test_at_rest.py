@@ -99,12 +99,23 @@ async def test_no_personal_value_is_stored_in_clear_and_rotation_keeps_every_bir
 ) -> None:
     rng = random.Random(61)
     async with running_stack(kind, tmp_path) as stack:
-        first = [birth_event(rng) for _ in range(4)]
+        first = [birth_event(rng) for _ in range(5)]
+        # A department that quotes the data it refuses: its reason is personal too.
+        refused = first[-1]["mother"]
+        reason = f"母亲{refused['name']}的证件号码{refused['id_number']}与姓名不符"
+        await stack.faults(
+            "nhc", reject=[{"field": "mqxm", "equals": refused["name"], "reason": reason}]
+        )
         births = await post_and_finish(stack, first)
-        assert all(b["status"] == "completed" for b in births)
+        assert [b["status"] for b in births] == ["completed"] * 4 + ["action_required"]
+        [rejected] = [s for s in births[-1]["steps"] if s["state"] == "rejected"]
+        assert refused["name"] in rejected["last_error"]  # shown to the hospital, sealed at rest
         secrets = set().union(*(personal_values(e) for e in first))
         secrets |= {
-            s["output"]["citizen_id"] for b in births for s in b["steps"] if s["step"] == CITIZEN_ID
+            s["output"]["citizen_id"]
+            for b in births
+            for s in b["steps"]
+            if s["step"] == CITIZEN_ID and s["state"] == "completed"
         }
         assert len(secrets) > 25
         # The parents' verification still works on the sealed event.
@@ -125,6 +136,7 @@ async def test_no_personal_value_is_stored_in_clear_and_rotation_keeps_every_bir
         new_key = Keyring.generate("k1")
         both = f"{new_key},{DEV_DATA_KEYS}"
         crypto.bind(stack.runtime.db, Keyring.parse(both))
+        await stack.faults("nhc")
         second = [birth_event(rng) for _ in range(4)]
         during, report = await asyncio.gather(
             post_and_finish(stack, second), rotate_data(stack, both)
@@ -139,7 +151,7 @@ async def test_no_personal_value_is_stored_in_clear_and_rotation_keeps_every_bir
         try:
             counts = await count_by_key(only_new, Base.metadata)
             assert set().union(*(set(c) for c in counts.values())) == {"k1"}, counts
-            assert counts["births.event"] == {"k1": 8}
+            assert counts["births.event"] == {"k1": 9}
             async with only_new.read() as session:
                 events = {
                     b.hospital_record_id: b.event for b in (await session.scalars(select(Birth)))
@@ -150,4 +162,4 @@ async def test_no_personal_value_is_stored_in_clear_and_rotation_keeps_every_bir
         finally:
             await only_new.dispose()
         for birth in births:  # and the running gateway still serves the old births
-            assert (await stack.birth(birth["birth_id"]))["status"] == "completed"
+            assert (await stack.birth(birth["birth_id"]))["status"] == birth["status"]

@@ -146,7 +146,7 @@ def upgrade() -> None:
         sa.Column("step", sa.String(length=32), nullable=True),
         sa.Column("from_state", sa.String(length=24), nullable=True),
         sa.Column("to_state", sa.String(length=24), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=True),
+        sa.Column("detail", gateway.store.crypto.EncryptedJSON(), nullable=True),
         sa.ForeignKeyConstraint(
             ["birth_id"], ["births.id"], name=op.f("fk_history_birth_id_births")
         ),
@@ -166,7 +166,7 @@ def upgrade() -> None:
         sa.Column("deadline_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("department_ref", sa.String(length=64), nullable=True),
         sa.Column("output", gateway.store.crypto.EncryptedJSON(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_error", gateway.store.crypto.EncryptedJSON(), nullable=True),
         sa.Column("started_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),

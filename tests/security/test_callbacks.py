@@ -1,0 +1,112 @@
+"""Forged, stale and replayed callbacks change nothing; a valid one completes the
+step once. Department callback secrets rotate with a grace period."""
+
+import random
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from birthlink.samples import birth_event, resident_id
+from gateway.callbacks import list_secrets, revoke_secret, rotate_secret
+from tests.security.signing import signed
+from tests.support.gateway import running_gateway
+from tests.support.servers import wait_for
+from tests.support.stack import Stack
+
+MPS_SECRET = "dev-mps-secret"  # the development default both sides read
+
+
+def household(birth: dict[str, Any]) -> dict[str, Any]:
+    return next(s for s in birth["steps"] if s["step"] == "household_registration")
+
+
+async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) -> None:
+    await stack.faults("mps", later_delay_s=3600)  # the department's own answer never comes
+    posted = await stack.post(birth_event(random.Random(62)))
+    birth_id = posted.json()["birth_id"]
+
+    async def awaiting() -> dict[str, Any] | None:
+        birth = await stack.birth(birth_id)
+        return birth if household(birth)["state"] == "awaiting_department" else None
+
+    before = await wait_for(awaiting, what="household registration awaiting the department")
+    reference = household(before)["department_ref"]
+    history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
+    citizen_id = resident_id("330106", date(2026, 11, 1), 17)
+    answer = {"sqbh": reference, "zt": "approved", "gmsfhm": citizen_id}
+
+    async def send(body: bytes, headers: dict[str, str]) -> int:
+        response = await stack.anonymous.post("/v1/callbacks/mps", content=body, headers=headers)
+        return response.status_code
+
+    forged = signed(answer, "not-the-secret")
+    stale = signed(answer, MPS_SECRET, at=time.time() - 301)
+    early = signed(answer, MPS_SECRET, at=time.time() + 301)
+    other_department = signed(answer, "dev-hrss-secret")
+    unsigned = (forged[0], {"Content-Type": "application/json"})
+    tampered = (
+        forged[0].replace(citizen_id.encode(), b"110105201611010179"),
+        signed(answer, MPS_SECRET)[1],
+    )
+    for body, headers in (forged, stale, early, other_department, unsigned, tampered):
+        assert await send(body, headers) == 401
+    unchanged = await stack.birth(birth_id)
+    assert household(unchanged)["state"] == "awaiting_department"
+    assert (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"] == history
+
+    valid = signed(answer, MPS_SECRET)
+    assert await send(*valid) == 204
+    done = await stack.birth(birth_id)
+    assert household(done)["state"] == "completed"
+    assert household(done)["output"]["citizen_id"] == citizen_id
+    after = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
+
+    # The same delivery again (a department retrying): accepted, nothing new.
+    assert await send(*valid) == 204
+    # The same body replayed later under an old timestamp: stale.
+    assert await send(valid[0], signed(answer, MPS_SECRET, at=time.time() - 3600)[1]) == 401
+    # Another answer for a finished step, properly signed: the step stays as it is.
+    rejected = signed({"sqbh": reference, "zt": "rejected", "yy": "late"}, MPS_SECRET)
+    await send(*rejected)
+    final = await stack.birth(birth_id)
+    assert household(final)["state"] == "completed"
+    assert household(final)["output"]["citizen_id"] == citizen_id
+    history_now = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
+    assert [e for e in history_now if e["step"] == "household_registration"] == [
+        e for e in after if e["step"] == "household_registration"
+    ]
+
+
+async def test_a_rotated_callback_secret_and_its_predecessor_both_verify_until_the_grace_ends(
+    tmp_path: Path,
+) -> None:
+    body = {"sqbh": "MPS-UNKNOWN", "zt": "approved", "gmsfhm": "330106202611010171"}
+
+    async with running_gateway(tmp_path, ()) as gw:
+
+        async def status(secret: str) -> int:
+            raw, headers = signed(body, secret)
+            return (
+                await gw.client.post("/v1/callbacks/mps", content=raw, headers=headers)
+            ).status_code
+
+        # A good signature reaches the reference check (404: unknown); a bad one is 401.
+        assert await status(MPS_SECRET) == 404
+        now = gw.runtime.clock.now()
+        async with gw.runtime.db.write() as session:
+            new = await rotate_secret(session, "mps", now=now, grace=timedelta(hours=1))
+        assert await status(new) == 404
+        assert await status(MPS_SECRET) == 404  # still inside the grace period
+        assert await status("dev-nhc-secret") == 401
+        async with gw.runtime.db.write() as session:
+            newer = await rotate_secret(session, "mps", now=now, grace=timedelta(0))
+        assert await status(newer) == 404
+        assert await status(new) == 401  # grace 0: the previous ones end now
+        assert await status(MPS_SECRET) == 401
+        async with gw.runtime.db.read() as session:
+            [active] = [s for s in await list_secrets(session) if s.expires_at is None]
+        async with gw.runtime.db.write() as session:
+            await revoke_secret(session, active.id, now=gw.runtime.clock.now())
+        assert await status(newer) == 401
+        assert await status(MPS_SECRET) == 401  # revoking the last one does not revive settings
