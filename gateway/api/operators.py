@@ -10,11 +10,11 @@ operators only.
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from contracts.steps import BirthStatus, Department, Step, StepState
 from gateway import deadlines, metrics
@@ -71,7 +71,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     return when, birth_id
 
 
-def _deadline_filter(urgency: Urgency, now: datetime, near: Any) -> Any:
+def _deadline_filter(urgency: Urgency, now: datetime, near: timedelta) -> ColumnElement[bool]:
     """Births with an open step whose legal deadline is past (or near)."""
     clauses = []
     for step, deadline in deadlines.LEGAL_DEADLINES.items():
@@ -168,7 +168,7 @@ async def list_births(
     }
 
 
-def _summary(birth: Birth, steps: list[StepRow], now: datetime, near: Any) -> dict[str, Any]:
+def _summary(birth: Birth, steps: list[StepRow], now: datetime, near: timedelta) -> dict[str, Any]:
     steps = sorted(steps, key=lambda r: STEP_ORDER[r.step])
     states = {Step(s.step): StepState(s.state) for s in steps}
     return {

@@ -166,7 +166,12 @@ async def test_a_department_down_past_the_deadline_fails_the_step_after_timed_re
     """Retries come from timers stored in the database, on the ladder, until the
     step's deadline; then the step is failed and the birth needs an operator."""
     async with running_stack(
-        kind, tmp_path, retry_ladder_s=(0.3,), step_deadline=timedelta(seconds=2)
+        kind,
+        tmp_path,
+        retry_ladder_s=(0.3,),
+        step_deadline=timedelta(seconds=2),
+        # The circuit breaker on the same compressed time scale as the ladder.
+        adapter_overrides={"breaker_open_s": 0.2},
     ) as stack:
         await stack.faults("cdc", error_rate=1.0, fail_status=503)
         posted = await stack.post(birth_event(random.Random(9)))
