@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from contracts.steps import BirthStatus, Department, Step, StepState
@@ -261,7 +261,9 @@ async def dead_letters(
 
 @router.post("/v1/dead-letters/{dead_letter_id}/redrive", status_code=202, tags=["operators"])
 async def redrive_one(
-    dead_letter_id: int, runtime: RuntimeDep, principal: PrincipalDep
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)],  # a BIGINT, or 422
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
 ) -> dict[str, Any]:
     """Publish a dead letter again through the outbox."""
     _operator(principal)
