@@ -1,6 +1,9 @@
 """Commands the orchestrator sends to a department's adapter (imperative names).
 
-Routing key on `birthlink.commands`: `<department>.<action>`.
+Routing key on `birthlink.commands`: `<department>.<action>`: `submit` (do the
+step), `poll` (how does an accepted request stand), `amend` (change what the
+department holds after a correction), `revoke` (undo it: void, cancel, stop or
+withdraw, when a birth is cancelled). Each carries its own stable idempotency key.
 """
 
 from typing import Any, Literal
@@ -17,8 +20,10 @@ SUBMIT_TYPES: dict[Step, str] = {
     Step.SOCIAL_SECURITY_CARD: "ApplySocialSecurityCard",
 }
 POLL_TYPE = "PollDepartment"
+AMEND_TYPE = "AmendStep"
+REVOKE_TYPE = "RevokeStep"
 
-Action = Literal["submit", "poll"]
+Action = Literal["submit", "poll", "amend", "revoke"]
 
 
 class SubmitStep(BaseModel):
@@ -40,6 +45,33 @@ class PollDepartment(BaseModel):
     reference: str
 
 
+class AmendStep(BaseModel):
+    """Change what the department holds: `previous` is the record it has, `record`
+    the corrected one (both contracts.records JSON); the adapter sends the
+    difference in the department's format. `reference` is the department's id of
+    the request; the key is `<birth id>:<step>:amend:<event version>`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    idempotency_key: str
+    reference: str
+    previous: dict[str, Any]
+    record: dict[str, Any]
+
+
+class RevokeStep(BaseModel):
+    """Undo the step at the department (the birth was reported in error): void the
+    certificate, cancel the vaccination record or card application, stop the
+    insurance, withdraw the household registration. The key is
+    `<birth id>:<step>:revoke`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    idempotency_key: str
+    reference: str
+    reason: str
+
+
 def routing_key(department: str, action: Action) -> str:
-    """`nhc.submit`, `mps.poll`, …"""
+    """`nhc.submit`, `mps.poll`, `nhsa.amend`, `hrss.revoke`, …"""
     return f"{department}.{action}"

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Outcome = Literal["completed", "accepted", "pending", "rejected", "transient"]
+Operation = Literal["submit", "amend", "revoke"]
 
 REPLY_TYPES: dict[str, str] = {
     "completed": "StepCompleted",
@@ -30,6 +31,10 @@ class StepReply(BaseModel):
     - `rejected`: the department refused the data; `reason` says why.
     - `transient`: the department could not be reached or was overloaded after the
       in-call retries; `retry_after_s` when it said how long to wait.
+
+    `operation` says which command it answers: the step's submission (or a poll
+    of it, or a department's callback), an amendment, or a revocation; the saga
+    applies an answer only to the operation it is waiting for.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -40,3 +45,4 @@ class StepReply(BaseModel):
     reason: str | None = None
     retry_after_s: float | None = None
     command_id: str
+    operation: Operation = "submit"

@@ -2,6 +2,12 @@
 
 The hospital's `(hospital.code, hospital_record_id)` is the idempotency key: the
 same body again returns the birth already made; another body is a conflict.
+
+The duplicate rule: another `hospital_record_id` with the same mother (found by
+a keyed hash of her ID, never the number), the same `child.born_at` and the same
+`birth_order` is a likely duplicate unless the hospital sets
+`duplicate_of_checked`. Twins (another birth order) are not; a cancelled birth
+is no longer one.
 """
 
 import hashlib
@@ -15,7 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from contracts.birth import BirthEvent
+from contracts.steps import BirthStatus
 from gateway.orchestrator import Orchestrator
+from gateway.privacy import lookup_hash
 from gateway.saga.machine import Saga
 from gateway.store import sagas
 from gateway.store.tables import Birth
@@ -38,12 +46,19 @@ def body_hash(event_json: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Intake:
-    """What came of a post: a new birth, the same birth again, or a conflict."""
+    """What came of a post: a new birth, the same birth again, a conflict, or a
+    likely duplicate of `birth_id` (`same_hospital`: whether the caller may see it)."""
 
-    outcome: Literal["created", "existing", "conflict"]
+    outcome: Literal["created", "existing", "conflict", "duplicate"]
     birth_id: str
     tracking_code: str
     status: str
+    same_hospital: bool = True
+
+
+def mother_hash(lookup_key: str, event: BirthEvent) -> str:
+    """The keyed hash that finds a mother's births without her ID number."""
+    return lookup_hash(lookup_key, event.mother.id_type, event.mother.id_number)
 
 
 async def accept(
@@ -53,12 +68,24 @@ async def accept(
     *,
     actor: str,
     jurisdiction: str | None,
+    lookup_key: str,
 ) -> Intake:
     """Store the birth, its steps, history and first commands; or find it again."""
     digest = body_hash(event_json)
     existing = await _find(orchestrator, event)
     if existing is not None:
         return _again(existing, digest)
+    mother = mother_hash(lookup_key, event)
+    if not event.duplicate_of_checked:
+        duplicate = await find_duplicate(orchestrator, event, mother)
+        if duplicate is not None:
+            return Intake(
+                "duplicate",
+                duplicate.id,
+                duplicate.tracking_code,
+                duplicate.status,
+                same_hospital=duplicate.hospital_code == event.hospital.code,
+            )
     now = orchestrator.clock.now()
     saga = Saga.new(
         uuid4().hex, event, orchestrator.plan, orchestrator.policy, jurisdiction=jurisdiction
@@ -77,6 +104,7 @@ async def accept(
                 event_json=event_json,
                 actor=actor,
                 now=now,
+                mother_hash=mother,
             )
             await sagas.save(session, sagas.Loaded(saga, 0, 0), actor=actor, now=now)
     except IntegrityError:  # the same post raced us: answer as a retry
@@ -97,6 +125,30 @@ async def _find(orchestrator: Orchestrator, event: BirthEvent) -> Birth | None:
             )
         )
         return found
+
+
+async def find_duplicate(
+    orchestrator: Orchestrator, event: BirthEvent, mother: str
+) -> Birth | None:
+    """A birth not cancelled, of the same mother, birth time and birth order, under
+    another hospital record id."""
+    async with orchestrator.db.read() as session:
+        candidates = (
+            await session.scalars(
+                select(Birth)
+                .where(Birth.mother_hash == mother, Birth.status != BirthStatus.CANCELLED.value)
+                .order_by(Birth.created_at)
+            )
+        ).all()
+    for birth in candidates:
+        if (birth.hospital_code, birth.hospital_record_id) == event.natural_key:
+            continue
+        if birth.born_at != event.child.born_at:
+            continue
+        stored = BirthEvent.model_validate(birth.event, context={"time_rules": False})
+        if stored.child.birth_order == event.child.birth_order:
+            return birth
+    return None
 
 
 def _again(birth: Birth, digest: str) -> Intake:

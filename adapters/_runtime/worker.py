@@ -4,7 +4,9 @@ publish the reply.
 For each command envelope: parse it, bind `birth_id`, `step`, `attempt` and
 `message_id` to the log context, call the `DepartmentAdapter`, and publish a
 `StepReply` envelope to `birthlink.results` with routing key
-`<department>.<outcome>`. The reply's `message_id` is `<command message_id>.reply`:
+`<department>.<outcome>`, stamped with the operation it answers (`submit` for
+submissions and polls, `amend`, `revoke`). The reply's `message_id` is
+`<command message_id>.reply`:
 a redelivered command yields the same reply id, which the orchestrator's inbox
 drops. A department's refusal (`PermanentError`) is a `rejected` reply; an
 unreachable or unreadable department (`TransientError`,
@@ -26,9 +28,18 @@ from adapters._runtime.errors import (
 from adapters._runtime.replies import rejected, transient
 from bus.base import Transport
 from bus.topology import RESULTS_EXCHANGE, department_queue
-from contracts.commands import POLL_TYPE, SUBMIT_TYPES, PollDepartment, SubmitStep
+from contracts.commands import (
+    AMEND_TYPE,
+    POLL_TYPE,
+    REVOKE_TYPE,
+    SUBMIT_TYPES,
+    AmendStep,
+    PollDepartment,
+    RevokeStep,
+    SubmitStep,
+)
 from contracts.envelope import Envelope
-from contracts.replies import REPLY_TYPES, StepReply
+from contracts.replies import REPLY_TYPES, Operation, StepReply
 from contracts.steps import STEP_OF, Department, Step
 
 log = structlog.get_logger()
@@ -49,6 +60,24 @@ class DepartmentAdapter(Protocol):
     async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
         """Ask the department how an accepted request stands."""
         ...
+
+    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+        """Send the department the changes between the record it holds and the
+        corrected one."""
+        ...
+
+    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+        """Undo the step at the department (void, cancel, stop, withdraw)."""
+        ...
+
+
+def operation_of(command_type: str) -> Operation:
+    """Which operation a command's reply answers."""
+    if command_type == AMEND_TYPE:
+        return "amend"
+    if command_type == REVOKE_TYPE:
+        return "revoke"
+    return "submit"
 
 
 def reply_message_id(command_message_id: str) -> str:
@@ -97,7 +126,12 @@ class AdapterWorker:
         ):
             try:
                 reply = await self._run(envelope)
-                reply = reply.model_copy(update={"command_id": envelope.message_id})
+                reply = reply.model_copy(
+                    update={
+                        "command_id": envelope.message_id,
+                        "operation": operation_of(envelope.type),
+                    }
+                )
                 await self._publish(envelope, reply)
             except Exception:
                 log.exception(f"adapter.{self.department.value}.failed", type=envelope.type)
@@ -116,6 +150,12 @@ class AdapterWorker:
             if envelope.type == POLL_TYPE:
                 poll = PollDepartment.model_validate(envelope.data)
                 return await self._adapter.poll(poll, step=step)
+            if envelope.type == AMEND_TYPE:
+                amend = AmendStep.model_validate(envelope.data)
+                return await self._adapter.amend(amend, step=step)
+            if envelope.type == REVOKE_TYPE:
+                revoke = RevokeStep.model_validate(envelope.data)
+                return await self._adapter.revoke(revoke, step=step)
         except PermanentError as exc:
             log.warning(
                 f"adapter.{self.department.value}.refused", status=exc.status, code=exc.code

@@ -3,11 +3,12 @@
 import structlog
 
 from adapters._runtime.errors import UnsupportedCommandError
+from adapters._runtime.patch import merge_diff
 from adapters._runtime.records import load_record
 from adapters._runtime.replies import completed
 from adapters.birth_certificate.client import BirthCertificateClient
 from adapters.birth_certificate.mapping import certificate_output, certificate_request
-from contracts.commands import PollDepartment, SubmitStep
+from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import BirthCertificateRecord
 from contracts.replies import StepReply
 from contracts.steps import Step
@@ -16,7 +17,8 @@ log = structlog.get_logger()
 
 
 class BirthCertificateAdapter:
-    """`DepartmentAdapter` for `nhc`: submit → `completed {certificate_number}`."""
+    """`DepartmentAdapter` for `nhc`: submit → `completed {certificate_number}`;
+    amend (`bg`, the changed fields) and revoke (`zf`, void) → `completed`."""
 
     def __init__(self, client: BirthCertificateClient) -> None:
         self._client = client
@@ -32,3 +34,19 @@ class BirthCertificateAdapter:
     async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
         """nhc answers at once: there is nothing to poll."""
         raise UnsupportedCommandError("nhc answers at once; there is nothing to poll")
+
+    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+        """Send the changed fields; nothing when the certificate's fields are the same."""
+        held = certificate_request(load_record(BirthCertificateRecord, cmd.previous))
+        wanted = certificate_request(load_record(BirthCertificateRecord, cmd.record))
+        changes = merge_diff(held, wanted)
+        if changes:
+            await self._client.amend(cmd.reference, changes, key=cmd.idempotency_key)
+        log.info("adapter.nhc.amended", reference=cmd.reference, fields=len(changes))
+        return completed({}, reference=cmd.reference)
+
+    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+        """Void the certificate."""
+        await self._client.void(cmd.reference, cmd.reason, key=cmd.idempotency_key)
+        log.info("adapter.nhc.voided", reference=cmd.reference)
+        return completed({}, reference=cmd.reference)

@@ -26,7 +26,8 @@ def status_refusal(resp: httpx.Response) -> Refusal | None:
 
 
 class HouseholdClient:
-    """`POST /hukou/applications`, `GET /hukou/applications/{sqbh}`."""
+    """`POST /hukou/applications`, `GET /hukou/applications/{sqbh}`, `…/{sqbh}/bg`
+    (amend), `…/{sqbh}/withdraw`."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
         self._http, self._retry = http, retry
@@ -54,3 +55,29 @@ class HouseholdClient:
             reason_of=status_refusal,
         )
         return parse_json(resp, ApplicationStatus)
+
+    async def amend(self, sqbh: str, changes: dict[str, Any], *, key: str) -> ApplicationStatus:
+        """Change the application's fields in `changes` (a merge patch); the answer
+        says where it stands (a rejected application goes back to review)."""
+        resp = await call_department(
+            self._http,
+            self._retry,
+            "POST",
+            f"/hukou/applications/{quote(sqbh, safe='')}/bg",
+            json=changes,
+            headers={"Idempotency-Key": key},
+            reason_of=refusal,
+        )
+        return parse_json(resp, ApplicationStatus)
+
+    async def withdraw(self, sqbh: str, reason: str, *, key: str) -> None:
+        """Withdraw the application (the birth was reported in error)."""
+        await call_department(
+            self._http,
+            self._retry,
+            "POST",
+            f"/hukou/applications/{quote(sqbh, safe='')}/withdraw",
+            json={"yy": reason},
+            headers={"Idempotency-Key": key},
+            reason_of=refusal,
+        )

@@ -2,14 +2,16 @@
 
 import structlog
 
+from adapters._runtime.patch import merge_diff
 from adapters._runtime.records import load_record
+from adapters._runtime.replies import accepted, completed
 from adapters.household_registration.client import HouseholdClient
 from adapters.household_registration.mapping import (
     accepted_reply,
     application_request,
     status_reply,
 )
-from contracts.commands import PollDepartment, SubmitStep
+from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import HouseholdRegistrationRecord
 from contracts.replies import StepReply
 from contracts.steps import Step
@@ -19,7 +21,9 @@ log = structlog.get_logger()
 
 class HouseholdRegistrationAdapter:
     """`DepartmentAdapter` for `mps`: submit → `accepted` (`reference` = `sqbh`);
-    poll → `completed {citizen_id}`, `pending` or `rejected`."""
+    poll → `completed {citizen_id}`, `pending` or `rejected`; amend (`bg`, the
+    changed fields) → `completed`, or `accepted` when it goes back to review;
+    revoke (`withdraw`) → `completed`."""
 
     def __init__(self, client: HouseholdClient) -> None:
         self._client = client
@@ -37,3 +41,22 @@ class HouseholdRegistrationAdapter:
         status = await self._client.status(cmd.reference)
         log.info("adapter.mps.polled", reference=status.sqbh, status=status.zt)
         return status_reply(status)
+
+    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+        """Send the changed fields; nothing when the application's fields are the same."""
+        held = application_request(load_record(HouseholdRegistrationRecord, cmd.previous))
+        wanted = application_request(load_record(HouseholdRegistrationRecord, cmd.record))
+        changes = merge_diff(held, wanted)
+        if not changes:
+            return completed({}, reference=cmd.reference)
+        status = await self._client.amend(cmd.reference, changes, key=cmd.idempotency_key)
+        log.info("adapter.mps.amended", reference=cmd.reference, status=status.zt)
+        if status.zt == "pending":  # sent back to review: the answer comes later
+            return accepted(cmd.reference)
+        return completed({}, reference=cmd.reference)
+
+    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+        """Withdraw the application."""
+        await self._client.withdraw(cmd.reference, cmd.reason, key=cmd.idempotency_key)
+        log.info("adapter.mps.withdrawn", reference=cmd.reference)
+        return completed({}, reference=cmd.reference)

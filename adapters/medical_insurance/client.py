@@ -1,6 +1,7 @@
 """Typed wrapper over healthcare security's enrolment API; knows HTTP, not sagas."""
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -14,7 +15,7 @@ refusal = json_refusal(message="err_msg", code="infcode")
 
 
 class InsuranceClient:
-    """`POST /insurance/enrol`."""
+    """`POST /insurance/enrol`, `…/{psn_no}/update` (amend), `…/{psn_no}/stop`."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
         self._http, self._retry = http, retry
@@ -31,3 +32,27 @@ class InsuranceClient:
             reason_of=refusal,
         )
         return parse_json(resp, Enrolled)
+
+    async def update(self, psn_no: str, changes: dict[str, Any], *, key: str) -> None:
+        """Change the enrolment's fields in `changes` (a merge patch)."""
+        await call_department(
+            self._http,
+            self._retry,
+            "POST",
+            f"/insurance/enrol/{quote(psn_no, safe='')}/update",
+            json=changes,
+            headers={"Idempotency-Key": key},
+            reason_of=refusal,
+        )
+
+    async def stop(self, psn_no: str, reason: str, *, key: str) -> None:
+        """End the enrolment (the birth was reported in error)."""
+        await call_department(
+            self._http,
+            self._retry,
+            "POST",
+            f"/insurance/enrol/{quote(psn_no, safe='')}/stop",
+            json={"reason": reason},
+            headers={"Idempotency-Key": key},
+            reason_of=refusal,
+        )

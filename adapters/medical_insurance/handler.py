@@ -3,11 +3,12 @@
 import structlog
 
 from adapters._runtime.errors import UnsupportedCommandError
+from adapters._runtime.patch import merge_diff
 from adapters._runtime.records import load_record
 from adapters._runtime.replies import completed
 from adapters.medical_insurance.client import InsuranceClient
 from adapters.medical_insurance.mapping import enrolment_output, enrolment_request
-from contracts.commands import PollDepartment, SubmitStep
+from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import MedicalInsuranceRecord
 from contracts.replies import StepReply
 from contracts.steps import Step
@@ -17,7 +18,8 @@ log = structlog.get_logger()
 
 class MedicalInsuranceAdapter:
     """`DepartmentAdapter` for `nhsa`: submit → `completed {insurance_number}`; a
-    `409` (already enrolled under another key) is a refusal like a `400`."""
+    `409` (already enrolled under another key) is a refusal like a `400`. The
+    `psn_no` is the step's reference: amend (`update`) and revoke (`stop`) use it."""
 
     def __init__(self, client: InsuranceClient) -> None:
         self._client = client
@@ -29,8 +31,24 @@ class MedicalInsuranceAdapter:
         enrolled = await self._client.enrol(enrolment_request(record), key=cmd.idempotency_key)
         # psn_no is a personal number: logged by its absence only.
         log.info("adapter.nhsa.submitted")
-        return completed(enrolment_output(enrolled))
+        return completed(enrolment_output(enrolled), reference=enrolled.psn_no)
 
     async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
         """nhsa answers at once: there is nothing to poll."""
         raise UnsupportedCommandError("nhsa answers at once; there is nothing to poll")
+
+    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+        """Send the changed fields; nothing when the enrolment's fields are the same."""
+        held = enrolment_request(load_record(MedicalInsuranceRecord, cmd.previous))
+        wanted = enrolment_request(load_record(MedicalInsuranceRecord, cmd.record))
+        changes = merge_diff(held, wanted)
+        if changes:
+            await self._client.update(cmd.reference, changes, key=cmd.idempotency_key)
+        log.info("adapter.nhsa.amended", fields=len(changes))
+        return completed({}, reference=cmd.reference)
+
+    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+        """Stop the enrolment."""
+        await self._client.stop(cmd.reference, cmd.reason, key=cmd.idempotency_key)
+        log.info("adapter.nhsa.stopped")
+        return completed({}, reference=cmd.reference)

@@ -26,7 +26,8 @@ def status_refusal(resp: httpx.Response) -> Refusal | None:
 
 
 class CardClient:
-    """`POST /sbk/applications`, `GET /sbk/applications/{sqh}`."""
+    """`POST /sbk/applications`, `GET /sbk/applications/{sqh}`, `…/{sqh}/update`
+    (amend), `…/{sqh}/cancel`."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
         self._http, self._retry = http, retry
@@ -54,3 +55,27 @@ class CardClient:
             reason_of=status_refusal,
         )
         return parse_json(resp, CardStatus)
+
+    async def update(self, sqh: str, changes: dict[str, Any], *, key: str) -> None:
+        """Change the application's fields in `changes` (a merge patch)."""
+        await call_department(
+            self._http,
+            self._retry,
+            "POST",
+            f"/sbk/applications/{quote(sqh, safe='')}/update",
+            json=changes,
+            headers={"Idempotency-Key": key},
+            reason_of=refusal,
+        )
+
+    async def cancel(self, sqh: str, reason: str, *, key: str) -> None:
+        """Cancel the application (the birth was reported in error)."""
+        await call_department(
+            self._http,
+            self._retry,
+            "POST",
+            f"/sbk/applications/{quote(sqh, safe='')}/cancel",
+            json={"yy": reason},
+            headers={"Idempotency-Key": key},
+            reason_of=refusal,
+        )

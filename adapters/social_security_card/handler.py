@@ -2,14 +2,16 @@
 
 import structlog
 
+from adapters._runtime.patch import merge_diff
 from adapters._runtime.records import load_record
+from adapters._runtime.replies import completed
 from adapters.social_security_card.client import CardClient
 from adapters.social_security_card.mapping import (
     accepted_reply,
     application_request,
     status_reply,
 )
-from contracts.commands import PollDepartment, SubmitStep
+from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import SocialSecurityCardRecord
 from contracts.replies import StepReply
 from contracts.steps import Step
@@ -19,7 +21,8 @@ log = structlog.get_logger()
 
 class SocialSecurityCardAdapter:
     """`DepartmentAdapter` for `hrss`: submit → `accepted` (`reference` = `sqh`);
-    poll → `completed {card_number, mailed_at, application_number}` or `pending`."""
+    poll → `completed {card_number, mailed_at, application_number}` or `pending`;
+    amend (`update`, the changed fields) and revoke (`cancel`) → `completed`."""
 
     def __init__(self, client: CardClient) -> None:
         self._client = client
@@ -37,3 +40,19 @@ class SocialSecurityCardAdapter:
         status = await self._client.status(cmd.reference)
         log.info("adapter.hrss.polled", reference=status.sqh, status=status.zt)
         return status_reply(status)
+
+    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+        """Send the changed fields; nothing when the application's fields are the same."""
+        held = application_request(load_record(SocialSecurityCardRecord, cmd.previous))
+        wanted = application_request(load_record(SocialSecurityCardRecord, cmd.record))
+        changes = merge_diff(held, wanted)
+        if changes:
+            await self._client.update(cmd.reference, changes, key=cmd.idempotency_key)
+        log.info("adapter.hrss.amended", reference=cmd.reference, fields=len(changes))
+        return completed({}, reference=cmd.reference)
+
+    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+        """Cancel the application."""
+        await self._client.cancel(cmd.reference, cmd.reason, key=cmd.idempotency_key)
+        log.info("adapter.hrss.cancelled", reference=cmd.reference)
+        return completed({}, reference=cmd.reference)

@@ -14,7 +14,7 @@ def refusal(resp: httpx.Response) -> Refusal | None:
 
 
 class VaccinationClient:
-    """`POST /ImmunizationService/register`."""
+    """`POST /ImmunizationService/register`, `…/update` (amend), `…/cancel`."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
         self._http, self._retry = http, retry
@@ -31,3 +31,22 @@ class VaccinationClient:
             reason_of=refusal,
         )
         return record_number(resp.content)
+
+    async def update(self, registration: bytes, *, key: str) -> None:
+        """Replace the registration (the body names its `<RecordNo>`)."""
+        await self._post("/ImmunizationService/update", registration, key)
+
+    async def cancel(self, cancellation: bytes, *, key: str) -> None:
+        """Cancel the record (the birth was reported in error)."""
+        await self._post("/ImmunizationService/cancel", cancellation, key)
+
+    async def _post(self, path: str, body: bytes, key: str) -> None:
+        await call_department(
+            self._http,
+            self._retry,
+            "POST",
+            path,
+            content=body,
+            headers={"Idempotency-Key": key, "Content-Type": XML, "Accept": XML},
+            reason_of=refusal,
+        )

@@ -23,14 +23,19 @@ def _text(parent: Element, tag: str, text: str) -> None:
     SubElement(parent, tag).text = text
 
 
-def registration_xml(record: VaccinationRecord, *, relation: Relation = "mother") -> bytes:
+def registration_xml(
+    record: VaccinationRecord, *, relation: Relation = "mother", record_no: str | None = None
+) -> bytes:
     """`POST /ImmunizationService/register` body: `<ChildRegistration>` with the
-    hospital, the child, the guardian and one `<Dose>` per birth dose.
+    hospital, the child, the guardian and one `<Dose>` per birth dose; with
+    `record_no`, the body of `update` (the whole registration and its `<RecordNo>`).
 
     The record does not say how the guardian is related to the child; the saga
     names the mother as guardian, hence the default.
     """
     root = Element("ChildRegistration")
+    if record_no is not None:
+        _text(root, "RecordNo", record_no)
     SubElement(root, "Hospital", code=record.hospital_code)
 
     child = SubElement(root, "Child")
@@ -56,6 +61,15 @@ def registration_xml(record: VaccinationRecord, *, relation: Relation = "mother"
         if dose.site is not None:
             attrs["site"] = dose.site
         SubElement(root, "Dose", attrs)
+    document: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
+
+
+def cancellation_xml(record_no: str, reason: str) -> bytes:
+    """`POST /ImmunizationService/cancel` body: `<Cancel><RecordNo/><Reason/></Cancel>`."""
+    root = Element("Cancel")
+    _text(root, "RecordNo", record_no)
+    _text(root, "Reason", reason)
     document: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
     return document
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from contracts.problems import BirthEventInvalid, birth_event_json_schema, parse_birth_event
+from gateway.api.corrections import duplicate_problem
 from gateway.api.deps import BirthId, IntakeLimitDep, PrincipalDep, RuntimeDep, read_json
 from gateway.api.problems import ProblemError
 from gateway.api.views import birth_view, history_view, links
@@ -72,7 +73,10 @@ async def post_birth(
         data,
         actor=principal.actor,
         jurisdiction=runtime.settings.jurisdiction,
+        lookup_key=runtime.settings.lookup_key.get_secret_value(),
     )
+    if result.outcome == "duplicate":
+        raise duplicate_problem(result)
     if result.outcome == "conflict":
         raise ProblemError(
             409,

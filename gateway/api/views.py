@@ -42,6 +42,10 @@ async def birth_view(session: AsyncSession, birth: Birth) -> dict[str, Any]:
         "created_at": birth.created_at.isoformat(),
         "updated_at": birth.updated_at.isoformat(),
         "event_version": birth.event_version,
+        # What the parents agreed to and asked for (kept with the birth).
+        "consent": birth.event.get("consent"),
+        "services": birth.event.get("services", [step.value for step in Step]),
+        "cancel_reason": birth.cancel_reason,
         "steps": [
             {
                 "step": s.step,
@@ -51,6 +55,8 @@ async def birth_view(session: AsyncSession, birth: Birth) -> dict[str, Any]:
                 "output": s.output,
                 "department_ref": s.department_ref,
                 "last_error": s.last_error,
+                "data_version": s.data_version,
+                "operation": s.operation,
                 "next_attempt_at": _iso(s.next_attempt_at),
                 "deadline_at": _iso(s.deadline_at),
                 "started_at": _iso(s.started_at),

@@ -4,13 +4,22 @@ store saves what changed with the outbox in one commit.
 
 Timers are fields, not tasks: `next_attempt_at` says when the sweeper must look
 at a step again (a retry, an expired dispatch lease, a poll of the department).
+
+Corrections and cancellation put an *operation* on a step: `amend` (the
+department holds an older version of the data), `revoke` (undo a completed
+step) or `withdraw` (undo a request the department has not answered yet).
+While one is under way the step is `queued`/`retrying` like a submission, with
+the same timers, and answers to other commands are ignored. Errors:
+`SagaError` ← `CorrectionRefusedError` (the correction cannot be applied).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from contracts.birth import BirthEvent
+from contracts.commands import AMEND_TYPE, REVOKE_TYPE, AmendStep, RevokeStep
 from contracts.replies import StepReply
 from contracts.steps import (
     DEPARTMENT_OF,
@@ -21,6 +30,34 @@ from contracts.steps import (
     StepState,
 )
 from gateway.saga.plan import Plan
+
+Operation = Literal["amend", "revoke", "withdraw"]
+ActionName = Literal["submit", "poll", "amend", "revoke"]
+# Steps that hold nothing at the department (any more): a dependency may be revoked.
+RELEASED_STATES = frozenset({StepState.CANCELLED, StepState.COMPENSATED, StepState.SKIPPED})
+# The department has, or may have, the household registration: who the child is
+# registered with can no longer change.
+SENT_STATES = frozenset(
+    {
+        StepState.QUEUED,
+        StepState.IN_PROGRESS,
+        StepState.RETRYING,
+        StepState.AWAITING_DEPARTMENT,
+        StepState.COMPLETED,
+    }
+)
+
+
+class SagaError(Exception):
+    """Base of the saga core's errors."""
+
+
+class CorrectionRefusedError(SagaError):
+    """The correction cannot be applied; `reason` says why (shown to the hospital)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -57,6 +94,12 @@ class StepView:
     last_error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # The event version whose data the department holds (or was sent).
+    data_version: int = 1
+    # An amendment, revocation or withdrawal under way (or refused, or failed).
+    operation: Operation | None = None
+    # The event version an amendment carries.
+    op_version: int | None = None
     changed: bool = False
 
 
@@ -72,10 +115,11 @@ class Transition:
 
 @dataclass(frozen=True)
 class Dispatch:
-    """A command to send: submit the step's record, or poll the department."""
+    """A command to send: submit the step's record, poll the department, amend or
+    revoke what it holds."""
 
     step: Step
-    action: Literal["submit", "poll"]
+    action: ActionName
     attempt: int
     reference: str | None = None
 
@@ -91,13 +135,21 @@ class Saga:
         steps: dict[Step, StepView],
         plan: Plan,
         policy: Policy,
+        *,
+        event_version: int = 1,
+        versions: Mapping[int, BirthEvent] | None = None,
+        cancel_reason: str | None = None,
     ) -> None:
         self.birth_id = birth_id
         self.event = event
+        self.event_version = event_version
+        # Earlier versions of the event that steps still refer to (amendments).
+        self.versions: dict[int, BirthEvent] = {**(versions or {}), event_version: event}
         self.status = status
         self.steps = steps
         self.plan = plan
         self.policy = policy
+        self.cancel_reason = cancel_reason
         self.transitions: list[Transition] = []
         self.dispatches: list[Dispatch] = []
 
@@ -122,21 +174,128 @@ class Saga:
     def idempotency_key(self, step: Step) -> str:
         return f"{self.birth_id}:{step.value}"
 
+    def operation_key(self, step: Step) -> str:
+        """The stable key of the step's amendment (one per event version) or revocation."""
+        view = self.steps[step]
+        if view.operation == "amend":
+            return f"{self.birth_id}:{step.value}:amend:{view.op_version}"
+        return f"{self.birth_id}:{step.value}:revoke"
+
     def outputs(self) -> dict[Step, dict[str, str | None]]:
-        return {s: v.output for s, v in self.steps.items() if v.state == StepState.COMPLETED}
+        """What completed steps gave (a step being amended or revoked completed once)."""
+        return {
+            s: v.output
+            for s, v in self.steps.items()
+            if v.state == StepState.COMPLETED or v.operation is not None
+        }
+
+    def operation_command(self, dispatch: Dispatch) -> tuple[str, dict[str, Any]]:
+        """The type and data of an `amend` or `revoke` dispatch."""
+        view = self.steps[dispatch.step]
+        reference = dispatch.reference or ""
+        key = self.operation_key(dispatch.step)
+        if dispatch.action == "amend":
+            assert view.op_version is not None
+            outputs = self.outputs()
+            previous = self.plan.record(dispatch.step, self.versions[view.data_version], outputs)
+            record = self.plan.record(dispatch.step, self.versions[view.op_version], outputs)
+            amend = AmendStep(
+                idempotency_key=key,
+                reference=reference,
+                previous=previous.model_dump(mode="json"),
+                record=record.model_dump(mode="json"),
+            )
+            return AMEND_TYPE, amend.model_dump()
+        reason = self.cancel_reason or "birth reported in error"
+        revoke = RevokeStep(idempotency_key=key, reference=reference, reason=reason)
+        return REVOKE_TYPE, revoke.model_dump()
 
     # What happens -----------------------------------------------------------
 
     def advance(self, now: datetime) -> None:
-        """Dispatch every step whose dependencies are done; settle the status."""
+        """Dispatch every step whose dependencies are done, amend completed steps
+        whose data changed, settle the status; in a cancelled birth, compensate."""
+        if self.status == BirthStatus.CANCELLED:
+            self._compensate(now)
+            return
         states = {s: v.state for s, v in self.steps.items()}
         for step in self.plan.ready(states):
             self._dispatch(self.steps[step], now)
+        for view in self.steps.values():
+            if (
+                view.state == StepState.COMPLETED
+                and view.operation is None
+                and view.data_version != self.event_version
+            ):
+                self._amend_if_changed(view, now)
         self._settle_status()
+
+    def correct(self, event: BirthEvent, version: int, now: datetime) -> None:
+        """Apply a correction (the event's new `version`): steps not yet sent will
+        use it, a rejected step is sent again with it, completed steps whose
+        department data changed are amended (in-flight ones once they land).
+        Raises `CorrectionRefusedError` when it cannot be applied."""
+        if self.status == BirthStatus.CANCELLED:
+            raise CorrectionRefusedError("the birth is cancelled: it accepts no correction")
+        if event.services != self.event.services:
+            raise CorrectionRefusedError(
+                "the services asked for cannot be corrected once the birth is accepted"
+            )
+        household = self.steps.get(Step.HOUSEHOLD_REGISTRATION)
+        if (
+            household is not None
+            and event.household.register_with != self.event.household.register_with
+            and (household.state in SENT_STATES or household.operation is not None)
+        ):
+            raise CorrectionRefusedError(
+                "the household registration has already been sent to public security "
+                f"(it is {household.state.value}): who the child is registered with "
+                "can no longer change; cancel this birth and report it anew"
+            )
+        self.versions[version] = event
+        self.event, self.event_version = event, version
+        self.transitions.append(
+            Transition(None, self.status.value, self.status.value, f"corrected: version {version}")
+        )
+        for view in self.steps.values():
+            if view.state != StepState.REJECTED:
+                continue
+            if view.operation == "amend":  # the amendment was refused: amend again
+                view.op_version = version
+                self._restart(view, now, "amend with the corrected data")
+            elif view.department_ref is None:  # refused at submission: submit again
+                view.data_version = version
+                self._restart(view, now, "retry with the corrected data")
+            else:  # refused at review: the department amends and reviews again
+                self._amend_if_changed(view, now)
+        self.advance(now)
+
+    def cancel(self, reason: str, now: datetime) -> bool:
+        """Cancel the birth (reported in error): steps not started are cancelled,
+        completed ones revoked in reverse dependency order, requests awaiting the
+        department withdrawn. False when it was cancelled already."""
+        if self.status == BirthStatus.CANCELLED:
+            return False
+        self.transitions.append(Transition(None, self.status.value, "cancelled", reason))
+        self.status = BirthStatus.CANCELLED
+        self.cancel_reason = reason
+        for view in self.steps.values():
+            if view.operation == "amend":  # the department holds an older version
+                view.operation, view.op_version = None, None
+                self._move(view, StepState.COMPLETED, "amendment dropped: cancelled", next_at=None)
+        self._compensate(now)
+        return True
 
     def on_reply(self, step: Step, reply: StepReply, attempt: int, now: datetime) -> None:
         """Apply an adapter's reply (or a department's callback) to a step."""
         view = self.steps[step]
+        if view.operation is not None:
+            if reply.operation == ("amend" if view.operation == "amend" else "revoke"):
+                self._on_operation_reply(view, reply, attempt, now)
+                self.advance(now)
+            return  # an answer to a command the step no longer waits for
+        if reply.operation != "submit":
+            return  # a late answer to an amendment or revocation already settled
         if view.state in FINAL_STEP_STATES or view.state == StepState.FAILED:
             return  # a late duplicate: the step is settled
         match reply.outcome:
@@ -168,10 +327,13 @@ class Saga:
 
     def retry(self, step: Step, now: datetime) -> bool:
         """An operator's retry of a `failed` or `rejected` step: a fresh deadline and
-        another attempt, with the same idempotency key. False when not retryable."""
+        another attempt, with the same idempotency key; a failed amendment or
+        revocation is sent again. False when not retryable."""
         view = self.steps[step]
         if view.state not in NEEDS_ACTION_STATES:
             return False
+        if self.status == BirthStatus.CANCELLED and view.operation not in ("revoke", "withdraw"):
+            return False  # a cancelled birth sends nothing new, only its revocations
         view.deadline_at = None
         view.finished_at = None
         self._dispatch(view, now, detail="retry asked by an operator")
@@ -186,6 +348,9 @@ class Saga:
             if view.state in (StepState.QUEUED, StepState.IN_PROGRESS, StepState.RETRYING):
                 if view.deadline_at is not None and now >= view.deadline_at:
                     self._move(view, StepState.FAILED, "deadline passed", next_at=None)
+                elif self.status == BirthStatus.CANCELLED and view.operation is None:
+                    # No answer came to a submission of a cancelled birth: send it no more.
+                    self._move(view, StepState.CANCELLED, "the birth was cancelled", next_at=None)
                 else:
                     self._dispatch(view, now)
             elif view.state == StepState.AWAITING_DEPARTMENT:
@@ -197,6 +362,92 @@ class Saga:
         self.advance(now)
 
     # How ---------------------------------------------------------------------
+
+    def _amend_if_changed(self, view: StepView, now: datetime) -> None:
+        """Amend what the department holds when the step's record differs in the
+        current version; otherwise note that it holds the current version."""
+        outputs = self.outputs()
+        held = self.plan.record(view.step, self.versions[view.data_version], outputs)
+        wanted = self.plan.record(view.step, self.event, outputs)
+        if held == wanted:
+            view.data_version = self.event_version
+            view.changed = True
+            return
+        view.operation, view.op_version = "amend", self.event_version
+        self._restart(view, now, f"amend to version {self.event_version}")
+
+    def _restart(self, view: StepView, now: datetime, detail: str) -> None:
+        """Dispatch a new operation (or a corrected submission): a fresh deadline."""
+        view.deadline_at = None
+        view.finished_at = None
+        self._dispatch(view, now, detail=detail)
+
+    def _compensate(self, now: datetime) -> None:
+        """One pass of cancellation, dependants before what they depend on."""
+        for step in reversed(list(self.steps)):  # declaration order is topological
+            view = self.steps[step]
+            if view.operation is not None:
+                continue  # a revocation under way, or failed (an operator retries it)
+            if view.state == StepState.COMPLETED:
+                if all(self.steps[d].state in RELEASED_STATES for d in self.plan.dependants(step)):
+                    view.operation = "revoke"
+                    self._restart(view, now, "revoke: the birth was cancelled")
+            elif view.state == StepState.AWAITING_DEPARTMENT:
+                view.operation = "withdraw"
+                self._restart(view, now, "withdraw: the birth was cancelled")
+            elif view.state in (
+                StepState.WAITING,
+                StepState.RETRYING,
+                StepState.REJECTED,
+                StepState.FAILED,
+                StepState.OFFLINE,
+            ):
+                view.next_attempt_at = None
+                self._move(view, StepState.CANCELLED, "the birth was cancelled", next_at=None)
+            # QUEUED: a submission in flight; its answer decides (revoke, withdraw or cancel).
+
+    def _on_operation_reply(
+        self, view: StepView, reply: StepReply, attempt: int, now: datetime
+    ) -> None:
+        operation = view.operation
+        match reply.outcome:
+            case "completed" | "accepted" if operation == "amend":
+                assert view.op_version is not None
+                view.data_version, view.op_version, view.operation = view.op_version, None, None
+                view.output = {**view.output, **reply.output}
+                view.finished_at = now
+                if reply.outcome == "completed":
+                    detail = f"amended to version {view.data_version}"
+                    self._move(view, StepState.COMPLETED, detail, next_at=None)
+                else:  # the department reviews the amended request again
+                    self._move(
+                        view,
+                        StepState.AWAITING_DEPARTMENT,
+                        f"amended to version {view.data_version}, under review",
+                        next_at=now + self.policy.poll_after,
+                    )
+            case "completed" | "accepted":
+                view.operation = None
+                view.finished_at = now
+                if operation == "withdraw":
+                    self._move(
+                        view, StepState.CANCELLED, "withdrawn at the department", next_at=None
+                    )
+                else:
+                    self._move(
+                        view, StepState.COMPENSATED, "revoked at the department", next_at=None
+                    )
+            case "rejected":
+                view.finished_at = now
+                if operation == "amend":
+                    self._move(view, StepState.REJECTED, reply.reason, next_at=None)
+                else:
+                    why = f"revoke refused: {reply.reason}"
+                    self._move(view, StepState.FAILED, why, next_at=None)
+            case "transient":
+                self._on_transient(view, reply, attempt, now)
+            case "pending":
+                pass
 
     def _on_transient(self, view: StepView, reply: StepReply, attempt: int, now: datetime) -> None:
         if view.state == StepState.AWAITING_DEPARTMENT:  # a poll failed: poll again later
@@ -212,6 +463,8 @@ class Saga:
             self._move(view, StepState.RETRYING, reply.reason, next_at=retry_at)
 
     def _dispatch(self, view: StepView, now: datetime, *, detail: str | None = None) -> None:
+        if view.operation is None and view.attempt == 0:
+            view.data_version = self.event_version  # a first submission: the current data
         view.attempt += 1
         view.started_at = view.started_at or now
         view.deadline_at = view.deadline_at or now + self.policy.step_deadline
@@ -219,7 +472,11 @@ class Saga:
         if detail:
             why = f"{detail}: {why}"
         self._move(view, StepState.QUEUED, why, next_at=now + self.policy.dispatch_lease)
-        self.dispatches.append(Dispatch(view.step, "submit", view.attempt))
+        action: ActionName = "submit"
+        if view.operation is not None:
+            action = "amend" if view.operation == "amend" else "revoke"
+        reference = view.department_ref if action != "submit" else None
+        self.dispatches.append(Dispatch(view.step, action, view.attempt, reference=reference))
 
     def _move(
         self, view: StepView, to: StepState, detail: str | None, *, next_at: datetime | None

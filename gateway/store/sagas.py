@@ -1,8 +1,9 @@
 """Loading and saving sagas: the birth row, its steps, history and outbox
 commit together; `version` makes concurrent writers detect each other."""
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from contracts.commands import POLL_TYPE, SUBMIT_TYPES, PollDepartment, SubmitSt
 from contracts.envelope import Envelope
 from contracts.steps import DEPARTMENT_OF, BirthStatus, Step, StepState
 from gateway import notifications
-from gateway.saga.machine import Dispatch, Saga, StepView
+from gateway.saga.machine import Dispatch, Operation, Saga, StepView
 from gateway.saga.plan import Plan
 from gateway.store.tables import Birth, BirthVersion, HistoryRow, OutboxRow, StepRow
 
@@ -46,13 +47,78 @@ async def load(session: AsyncSession, birth_id: str, plan: Plan, policy: Any) ->
             last_error=r.last_error,
             started_at=r.started_at,
             finished_at=r.finished_at,
+            data_version=r.data_version,
+            operation=cast(Operation | None, r.operation),
+            op_version=r.op_version,
         )
         for r in rows
     }
     # Checked against the clock when it was posted; a stored birth stays valid.
     event = BirthEvent.model_validate(birth.event, context={"time_rules": False})
-    saga = Saga(birth.id, event, BirthStatus(birth.status), steps, plan, policy)
+    saga = Saga(
+        birth.id,
+        event,
+        BirthStatus(birth.status),
+        steps,
+        plan,
+        policy,
+        event_version=birth.event_version,
+        versions=await _versions_in_use(session, birth, steps.values()),
+        cancel_reason=birth.cancel_reason,
+    )
     return Loaded(saga, birth.version, birth.history_seq)
+
+
+async def _versions_in_use(
+    session: AsyncSession, birth: Birth, steps: Iterable[StepView]
+) -> dict[int, BirthEvent]:
+    """The older event versions that steps still refer to (held by a department, or
+    carried by an amendment); usually none."""
+    wanted = {v.data_version for v in steps} | {v.op_version for v in steps if v.op_version}
+    wanted.discard(birth.event_version)
+    if not wanted:
+        return {}
+    rows = await session.scalars(
+        select(BirthVersion).where(
+            BirthVersion.birth_id == birth.id, BirthVersion.event_version.in_(wanted)
+        )
+    )
+    return {
+        row.event_version: BirthEvent.model_validate(row.event, context={"time_rules": False})
+        for row in rows
+    }
+
+
+async def add_version(
+    session: AsyncSession,
+    birth_id: str,
+    event: BirthEvent,
+    event_json: dict[str, Any],
+    *,
+    version: int,
+    mother_hash: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Keep a corrected event as the birth's current version (with `save`, in the
+    same transaction, whose version check guards it). `body_hash` stays the
+    original post's: the same post again still answers with the birth."""
+    await session.execute(
+        update(Birth)
+        .where(Birth.id == birth_id)
+        .values(
+            event=event_json,
+            event_version=version,
+            born_at=event.child.born_at,
+            mother_hash=mother_hash,
+        )
+    )
+    session.add(
+        BirthVersion(
+            birth_id=birth_id, event_version=version, event=event_json, actor=actor, created_at=now
+        )
+    )
+
 
 
 def insert_new(
@@ -66,6 +132,7 @@ def insert_new(
     event_json: dict[str, Any],
     actor: str,
     now: datetime,
+    mother_hash: str | None = None,
 ) -> None:
     """Add a birth just accepted; `save` then writes its steps, history and outbox."""
     session.add(
@@ -79,6 +146,7 @@ def insert_new(
             event=event_json,
             body_hash=body_hash,
             event_version=1,
+            mother_hash=mother_hash,
             version=0,
             history_seq=0,
             created_at=now,
@@ -122,7 +190,11 @@ async def save(
         update(Birth)
         .where(Birth.id == saga.birth_id, Birth.version == loaded.version)
         .values(
-            status=saga.status.value, version=loaded.version + 1, history_seq=seq, updated_at=now
+            status=saga.status.value,
+            version=loaded.version + 1,
+            history_seq=seq,
+            updated_at=now,
+            cancel_reason=saga.cancel_reason,
         )
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -142,6 +214,9 @@ async def save(
                     last_error=view.last_error,
                     started_at=view.started_at,
                     finished_at=view.finished_at,
+                    data_version=view.data_version,
+                    operation=view.operation,
+                    op_version=view.op_version,
                     updated_at=now,
                 )
             )
@@ -193,6 +268,8 @@ def command_envelope(saga: Saga, dispatch: Dispatch, now: datetime) -> tuple[str
         assert dispatch.reference is not None
         data = PollDepartment(idempotency_key=key, reference=dispatch.reference).model_dump()
         kind = POLL_TYPE
+    elif dispatch.action in ("amend", "revoke"):
+        kind, data = saga.operation_command(dispatch)
     else:
         record = saga.plan.record(dispatch.step, saga.event, saga.outputs())
         data = SubmitStep(idempotency_key=key, record=record.model_dump(mode="json")).model_dump()

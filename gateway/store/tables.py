@@ -81,6 +81,10 @@ class Birth(Base):
     history_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+    # Issue 4 (duplicates, cancellation): a keyed hash of the mother's ID (never the
+    # number) to find likely duplicates; the reason a cancelled birth was cancelled.
+    mother_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class BirthVersion(Base):
@@ -121,6 +125,11 @@ class StepRow(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # Issue 4 (corrections, cancellation): the event version the department holds,
+    # and an amendment (to `op_version`), revocation or withdrawal under way.
+    data_version: Mapped[int] = mapped_column(Integer, default=1)
+    operation: Mapped[str | None] = mapped_column(String(16))
+    op_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class HistoryRow(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 12:56:21.645990
+Create Date: 2026-11-28 13:26:16.588771
 """
 
 from collections.abc import Sequence
@@ -20,10 +20,52 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "api_keys",
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("hospital_code", sa.String(length=32), nullable=True),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("replaced_by", sa.String(length=16), nullable=True),
+        sa.PrimaryKeyConstraint("prefix", name=op.f("pk_api_keys")),
+    )
+    op.create_table(
+        "births",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("hospital_code", sa.String(length=32), nullable=False),
+        sa.Column("hospital_record_id", sa.String(length=64), nullable=False),
+        sa.Column("tracking_code", sa.String(length=14), nullable=False),
+        sa.Column("born_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("event", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False),
+        sa.Column("body_hash", sa.String(length=64), nullable=False),
+        sa.Column("event_version", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("history_seq", sa.Integer(), nullable=False),
+        sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("mother_hash", sa.String(length=64), nullable=True),
+        sa.Column("cancel_reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_births")),
+        sa.UniqueConstraint(
+            "hospital_code", "hospital_record_id", name=op.f("uq_births_hospital_code")
+        ),
+        sa.UniqueConstraint("tracking_code", name=op.f("uq_births_tracking_code")),
+    )
+    with op.batch_alter_table("births", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_births_born_at"), ["born_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_births_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_births_mother_hash"), ["mother_hash"], unique=False)
+        batch_op.create_index(batch_op.f("ix_births_status"), ["status"], unique=False)
+
+    op.create_table(
         "callback_secrets",
         sa.Column("id", sa.String(length=16), nullable=False),
         sa.Column("department", sa.String(length=8), nullable=False),
-        sa.Column("secret", gateway.store.crypto.EncryptedJSON(), nullable=True),
+        sa.Column("secret", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=True),
         sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
@@ -47,7 +89,9 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("birth_id", sa.String(length=32), nullable=False),
         sa.Column("step", sa.String(length=32), nullable=True),
-        sa.Column("envelope", gateway.store.crypto.EncryptedJSON(), nullable=False),
+        sa.Column(
+            "envelope", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False
+        ),
         sa.Column("deaths", sa.Integer(), nullable=False),
         sa.Column("dead_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("redriven_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
@@ -58,45 +102,6 @@ def upgrade() -> None:
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dead_letters_birth_id"), ["birth_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_dead_letters_dead_at"), ["dead_at"], unique=False)
-
-    op.create_table(
-        "api_keys",
-        sa.Column("prefix", sa.String(length=16), nullable=False),
-        sa.Column("key_hash", sa.String(length=64), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("hospital_code", sa.String(length=32), nullable=True),
-        sa.Column("name", sa.String(length=80), nullable=False),
-        sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("replaced_by", sa.String(length=16), nullable=True),
-        sa.PrimaryKeyConstraint("prefix", name=op.f("pk_api_keys")),
-    )
-    op.create_table(
-        "births",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("hospital_code", sa.String(length=32), nullable=False),
-        sa.Column("hospital_record_id", sa.String(length=64), nullable=False),
-        sa.Column("tracking_code", sa.String(length=14), nullable=False),
-        sa.Column("born_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("event", gateway.store.crypto.EncryptedJSON(), nullable=False),
-        sa.Column("body_hash", sa.String(length=64), nullable=False),
-        sa.Column("event_version", sa.Integer(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("history_seq", sa.Integer(), nullable=False),
-        sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_births")),
-        sa.UniqueConstraint(
-            "hospital_code", "hospital_record_id", name=op.f("uq_births_hospital_code")
-        ),
-        sa.UniqueConstraint("tracking_code", name=op.f("uq_births_tracking_code")),
-    )
-    with op.batch_alter_table("births", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_births_born_at"), ["born_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_births_created_at"), ["created_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_births_status"), ["status"], unique=False)
 
     op.create_table(
         "inbox",
@@ -116,7 +121,9 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=64), nullable=False),
         sa.Column("exchange", sa.String(length=64), nullable=False),
         sa.Column("routing_key", sa.String(length=64), nullable=False),
-        sa.Column("envelope", gateway.store.crypto.EncryptedJSON(), nullable=False),
+        sa.Column(
+            "envelope", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False
+        ),
         sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("published_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
@@ -129,7 +136,7 @@ def upgrade() -> None:
         "birth_versions",
         sa.Column("birth_id", sa.String(length=32), nullable=False),
         sa.Column("event_version", sa.Integer(), nullable=False),
-        sa.Column("event", gateway.store.crypto.EncryptedJSON(), nullable=False),
+        sa.Column("event", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False),
         sa.Column("actor", sa.String(length=80), nullable=False),
         sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -146,7 +153,7 @@ def upgrade() -> None:
         sa.Column("step", sa.String(length=32), nullable=True),
         sa.Column("from_state", sa.String(length=24), nullable=True),
         sa.Column("to_state", sa.String(length=24), nullable=False),
-        sa.Column("detail", gateway.store.crypto.EncryptedJSON(), nullable=True),
+        sa.Column("detail", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["birth_id"], ["births.id"], name=op.f("fk_history_birth_id_births")
         ),
@@ -165,11 +172,16 @@ def upgrade() -> None:
         ),
         sa.Column("deadline_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("department_ref", sa.String(length=64), nullable=True),
-        sa.Column("output", gateway.store.crypto.EncryptedJSON(), nullable=False),
-        sa.Column("last_error", gateway.store.crypto.EncryptedJSON(), nullable=True),
+        sa.Column("output", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False),
+        sa.Column(
+            "last_error", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=True
+        ),
         sa.Column("started_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("data_version", sa.Integer(), nullable=False),
+        sa.Column("operation", sa.String(length=16), nullable=True),
+        sa.Column("op_version", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["birth_id"], ["births.id"], name=op.f("fk_steps_birth_id_births")),
         sa.PrimaryKeyConstraint("birth_id", "step", name=op.f("pk_steps")),
     )
@@ -181,15 +193,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("dead_letters", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_dead_letters_dead_at"))
-        batch_op.drop_index(batch_op.f("ix_dead_letters_birth_id"))
-
-    op.drop_table("dead_letters")
-    with op.batch_alter_table("callback_secrets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_callback_secrets_department"))
-
-    op.drop_table("callback_secrets")
     with op.batch_alter_table("steps", schema=None) as batch_op:
         batch_op.drop_index("ix_steps_due")
         batch_op.drop_index("ix_steps_department_ref")
@@ -202,8 +205,18 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     op.drop_table("inbox")
+    with op.batch_alter_table("dead_letters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dead_letters_dead_at"))
+        batch_op.drop_index(batch_op.f("ix_dead_letters_birth_id"))
+
+    op.drop_table("dead_letters")
+    with op.batch_alter_table("callback_secrets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_callback_secrets_department"))
+
+    op.drop_table("callback_secrets")
     with op.batch_alter_table("births", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_births_status"))
+        batch_op.drop_index(batch_op.f("ix_births_mother_hash"))
         batch_op.drop_index(batch_op.f("ix_births_created_at"))
         batch_op.drop_index(batch_op.f("ix_births_born_at"))
 

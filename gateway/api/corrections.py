@@ -1,0 +1,170 @@
+"""Corrections and cancellation of a birth, and the duplicate answer of intake.
+
+`POST /v1/births/{id}/corrections` takes a JSON merge patch (RFC 7396) on the
+event, validated like a new event: `202` with the new version, `422` naming
+every wrong field, `409` when the saga cannot apply it (a cancelled birth, who
+the child is registered with after the household registration was sent).
+`POST /v1/births/{id}/cancel` takes `{"reason"}`: `202`.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from contracts.problems import BirthEventInvalid, parse_birth_event
+from gateway import corrections
+from gateway.api.deps import PrincipalDep, RuntimeDep, read_json
+from gateway.api.problems import ProblemError
+from gateway.api.views import links
+from gateway.intake import Intake, mother_hash
+from gateway.keys import Principal
+from gateway.saga.machine import CorrectionRefusedError
+from gateway.store.tables import Birth
+
+router = APIRouter(tags=["births"])
+
+MERGE_PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/merge-patch+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+# What identifies the birth to the hospital cannot be corrected.
+IMMUTABLE = (
+    ("/hospital/code", ("hospital", "code")),
+    ("/hospital_record_id", ("hospital_record_id",)),
+)
+
+
+class Cancellation(BaseModel):
+    """Why the birth is cancelled (for example: reported for the wrong mother)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+def duplicate_problem(result: Intake) -> ProblemError:
+    """The `409` of a likely duplicate; the existing birth is named to its own hospital."""
+    detail = (
+        "A birth of the same mother, birth time and birth order was reported under "
+        "another hospital_record_id. If this is a different birth, post it again with "
+        '"duplicate_of_checked": true.'
+    )
+    extra: dict[str, Any] = {"code": "likely_duplicate"}
+    if result.same_hospital:
+        extra["birth_id"] = result.birth_id
+        extra["existing"] = links(result.birth_id)["self"]
+    else:
+        detail += " It was reported by another hospital."
+    return ProblemError(409, "Likely duplicate birth", detail, **extra)
+
+
+async def _visible(runtime: RuntimeDep, principal: Principal, birth_id: str) -> Birth:
+    async with runtime.db.read() as session:
+        birth = await session.get(Birth, birth_id)
+    if birth is None or (
+        principal.role == "hospital" and birth.hospital_code != principal.hospital_code
+    ):
+        raise ProblemError(404, "No such birth")
+    return birth
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        data = data.get(name) if isinstance(data, dict) else None
+    return data
+
+
+@router.post("/v1/births/{birth_id}/corrections", status_code=202, openapi_extra=MERGE_PATCH_BODY)
+async def post_correction(
+    birth_id: str, request: Request, runtime: RuntimeDep, principal: PrincipalDep
+) -> JSONResponse:
+    """Correct the birth event with a JSON merge patch; every version is kept."""
+    birth = await _visible(runtime, principal, birth_id)
+    patch = await read_json(request, runtime.settings.max_body_bytes)
+    if not isinstance(patch, dict):
+        raise ProblemError(
+            422,
+            "Invalid correction",
+            "A correction is a JSON merge patch: an object.",
+            errors=[
+                {
+                    "pointer": "",
+                    "code": "wrong_type",
+                    "message": "must be a JSON object",
+                    "message_zh": "必须是 JSON 对象",
+                }
+            ],
+        )
+    merged = corrections.merge_patch(birth.event, patch)
+    changed_keys = [
+        {
+            "pointer": pointer,
+            "code": "immutable",
+            "message": "identifies the birth and cannot be corrected",
+            "message_zh": "用于识别出生记录，不能更正",  # noqa: RUF001
+        }
+        for pointer, path in IMMUTABLE
+        if _at(merged, path) != _at(birth.event, path)
+    ]
+    if changed_keys:
+        raise ProblemError(422, "Invalid correction", errors=changed_keys)
+    try:
+        event = parse_birth_event(merged, now=runtime.clock.now())
+    except BirthEventInvalid as invalid:
+        raise ProblemError(
+            422,
+            "Invalid correction",
+            f"{len(invalid.problems)} field(s) of the corrected event are wrong.",
+            errors=[p.model_dump() for p in invalid.problems],
+        ) from None
+    if merged == birth.event:  # nothing changes: no new version
+        body = {
+            "birth_id": birth_id,
+            "event_version": birth.event_version,
+            "status": birth.status,
+            "links": links(birth_id),
+        }
+        return JSONResponse(body, status_code=200)
+    try:
+        result = await corrections.correct(
+            runtime.orchestrator,
+            birth_id,
+            event,
+            merged,
+            mother_hash=mother_hash(runtime.settings.lookup_key.get_secret_value(), event),
+            actor=principal.actor,
+        )
+    except CorrectionRefusedError as refused:
+        raise ProblemError(409, "Correction refused", refused.reason) from None
+    if result is None:
+        raise ProblemError(404, "No such birth")
+    body = {
+        "birth_id": birth_id,
+        "event_version": result.event_version,
+        "status": result.status,
+        "links": links(birth_id),
+    }
+    return JSONResponse(body, status_code=202, headers={"Location": links(birth_id)["self"]})
+
+
+@router.post("/v1/births/{birth_id}/cancel", status_code=202)
+async def post_cancel(
+    birth_id: str,
+    cancellation: Annotated[Cancellation, Body()],
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Cancel a birth reported in error: what was done is revoked, in reverse order."""
+    await _visible(runtime, principal, birth_id)
+    if not await corrections.cancel(
+        runtime.orchestrator, birth_id, cancellation.reason, actor=principal.actor
+    ):
+        raise ProblemError(404, "No such birth")
+    return {"birth_id": birth_id, "status": "cancelled", "links": links(birth_id)}

@@ -1,0 +1,215 @@
+"""Corrections and cancellation in the saga core, with plain objects and a hand clock."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contracts.birth import BirthEvent
+from contracts.commands import AmendStep, RevokeStep
+from contracts.problems import parse_birth_event
+from contracts.replies import StepReply
+from contracts.steps import BirthStatus, Step, StepState
+from gateway.saga.machine import CorrectionRefusedError, Policy, Saga
+from gateway.saga.plan import make_plan
+from tests.cases.birth_cases import valid_event
+
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+POLICY = Policy(retry_ladder=(timedelta(seconds=10),), step_deadline=timedelta(hours=1))
+OUTPUTS = {
+    Step.BIRTH_CERTIFICATE: ({"certificate_number": "A123456789"}, "A123456789"),
+    Step.VACCINATION_RECORD: ({"record_number": "CDC1"}, "CDC1"),
+    Step.HOUSEHOLD_REGISTRATION: ({"citizen_id": "330106202611280011"}, "MPS1"),
+    Step.MEDICAL_INSURANCE: ({"insurance_number": "N1"}, "N1"),
+    Step.SOCIAL_SECURITY_CARD: ({"card_number": "K1"}, "HRSS1"),
+}
+
+
+def event(**overrides: object) -> BirthEvent:
+    return parse_birth_event(valid_event(now=NOW, **overrides), now=NOW)
+
+
+def renamed(saga: Saga, name: str = "李更正") -> BirthEvent:
+    data = saga.event.model_dump(mode="json")
+    data["child"]["name"] = name
+    return BirthEvent.model_validate(data, context={"time_rules": False})
+
+
+def reply(outcome: str, operation: str = "submit", **fields: object) -> StepReply:
+    return StepReply.model_validate(
+        {"outcome": outcome, "command_id": "c", "operation": operation, **fields}
+    )
+
+
+def complete(saga: Saga, *steps: Step) -> None:
+    for step in steps:
+        output, reference = OUTPUTS[step]
+        view = saga.steps[step]
+        saga.on_reply(
+            step, reply("completed", output=output, reference=reference), view.attempt, NOW
+        )
+
+
+def completed_saga() -> Saga:
+    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga.advance(NOW)
+    complete(saga, *Step)
+    assert saga.status == BirthStatus.COMPLETED
+    saga.dispatches.clear()
+    saga.transitions.clear()
+    return saga
+
+
+def test_a_name_correction_amends_each_completed_step_with_its_own_key() -> None:
+    saga = completed_saga()
+    saga.correct(renamed(saga), 2, NOW)
+    assert sorted(d.step for d in saga.dispatches) == sorted(Step)
+    assert {d.action for d in saga.dispatches} == {"amend"}
+    assert saga.status == BirthStatus.IN_PROGRESS
+    kind, data = saga.operation_command(saga.dispatches[0])
+    amend = AmendStep.model_validate(data)
+    assert kind == "AmendStep"
+    assert amend.idempotency_key == "b1:birth_certificate:amend:2"
+    assert amend.reference == "A123456789"
+    assert amend.previous["child"]["name"] != amend.record["child"]["name"] == "李更正"
+    for step in Step:
+        saga.on_reply(step, reply("completed", "amend"), saga.steps[step].attempt, NOW)
+    assert saga.status == BirthStatus.COMPLETED
+    assert all(v.data_version == 2 and v.operation is None for v in saga.steps.values())
+
+
+def test_a_correction_that_changes_no_department_data_sends_nothing() -> None:
+    saga = completed_saga()
+    data = saga.event.model_dump(mode="json")
+    data["consent"]["mother_agreed_at"] = (NOW - timedelta(minutes=1)).isoformat()
+    saga.correct(BirthEvent.model_validate(data, context={"time_rules": False}), 2, NOW)
+    assert saga.dispatches == []
+    assert saga.status == BirthStatus.COMPLETED
+    assert all(v.data_version == 2 for v in saga.steps.values())
+
+
+def test_steps_not_yet_sent_use_the_new_data_and_a_step_in_flight_is_amended_after() -> None:
+    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga.advance(NOW)  # certificate and vaccination in flight, household waiting
+    saga.dispatches.clear()
+    saga.correct(renamed(saga), 2, NOW)
+    assert saga.dispatches == []  # nothing to amend yet: the answers have not come
+    complete(saga, Step.BIRTH_CERTIFICATE)
+    household = saga.steps[Step.HOUSEHOLD_REGISTRATION]
+    assert household.state == StepState.QUEUED
+    assert household.data_version == 2  # sent with the corrected data
+    assert {(d.step, d.action) for d in saga.dispatches} == {
+        (Step.BIRTH_CERTIFICATE, "amend"),  # it landed with the old name
+        (Step.HOUSEHOLD_REGISTRATION, "submit"),
+    }
+
+
+def test_a_rejected_step_is_sent_again_with_the_corrected_data_under_the_same_key() -> None:
+    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga.advance(NOW)
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="wrong name"), 1, NOW)
+    assert saga.status == BirthStatus.ACTION_REQUIRED
+    saga.dispatches.clear()
+    saga.correct(renamed(saga), 2, NOW)
+    certificate = saga.steps[Step.BIRTH_CERTIFICATE]
+    assert certificate.state == StepState.QUEUED
+    assert certificate.data_version == 2
+    assert [(d.step, d.action) for d in saga.dispatches] == [(Step.BIRTH_CERTIFICATE, "submit")]
+    assert saga.status == BirthStatus.IN_PROGRESS
+
+
+def test_who_the_child_is_registered_with_cannot_change_once_household_was_sent() -> None:
+    saga = completed_saga()
+    data = saga.event.model_dump(mode="json")
+    relation = data["household"]["register_with"]
+    data["household"]["register_with"] = "mother" if relation == "father" else "father"
+    changed = BirthEvent.model_validate(data, context={"time_rules": False})
+    with pytest.raises(CorrectionRefusedError, match="household registration"):
+        saga.correct(changed, 2, NOW)
+    assert saga.event_version == 1
+    assert saga.dispatches == []
+
+
+def test_cancelling_revokes_completed_steps_one_layer_at_a_time_in_reverse_order() -> None:
+    saga = completed_saga()
+    assert saga.cancel("wrong mother", NOW)
+    assert saga.status == BirthStatus.CANCELLED
+    order: list[list[Step]] = []
+    while saga.dispatches:
+        batch = [d.step for d in saga.dispatches]
+        assert {d.action for d in saga.dispatches} == {"revoke"}
+        order.append(batch)
+        saga.dispatches.clear()
+        for step in batch:
+            saga.on_reply(step, reply("completed", "revoke"), saga.steps[step].attempt, NOW)
+    assert order == [
+        [Step.SOCIAL_SECURITY_CARD, Step.VACCINATION_RECORD],
+        [Step.MEDICAL_INSURANCE],
+        [Step.HOUSEHOLD_REGISTRATION],
+        [Step.BIRTH_CERTIFICATE],
+    ]
+    assert all(v.state == StepState.COMPENSATED for v in saga.steps.values())
+    assert not saga.cancel("again", NOW)
+    with pytest.raises(CorrectionRefusedError, match="cancelled"):
+        saga.correct(renamed(saga), 2, NOW)
+
+
+def test_cancelling_during_review_withdraws_it_and_cancels_steps_not_started() -> None:
+    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga.advance(NOW)
+    complete(saga, Step.BIRTH_CERTIFICATE)
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("accepted", reference="MPS1"), 1, NOW)
+    saga.dispatches.clear()
+    saga.cancel("wrong mother", NOW)
+    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.CANCELLED
+    assert saga.steps[Step.SOCIAL_SECURITY_CARD].state == StepState.CANCELLED
+    [withdraw] = [d for d in saga.dispatches if d.step == Step.HOUSEHOLD_REGISTRATION]
+    kind, data = saga.operation_command(withdraw)
+    assert kind == "RevokeStep"
+    revoke = RevokeStep.model_validate(data)
+    assert (revoke.reference, revoke.reason) == ("MPS1", "wrong mother")
+    assert revoke.idempotency_key == "b1:household_registration:revoke"
+    # The review's approval arriving now answers the submission, not the withdrawal.
+    approved = reply("completed", output={"citizen_id": "330106202611280011"}, reference="MPS1")
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, approved, 2, NOW)
+    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.QUEUED
+    assert saga.steps[Step.BIRTH_CERTIFICATE].operation is None  # waits for the withdrawal
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("completed", "revoke"), 2, NOW)
+    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.CANCELLED
+    assert saga.steps[Step.BIRTH_CERTIFICATE].operation == "revoke"
+
+
+def test_a_failing_revoke_retries_on_the_ladder_fails_and_an_operator_retry_resends_it() -> None:
+    saga = completed_saga()
+    saga.cancel("wrong mother", NOW)
+    vaccination = saga.steps[Step.VACCINATION_RECORD]
+    later = NOW
+    while vaccination.state != StepState.FAILED:
+        saga.on_reply(
+            Step.VACCINATION_RECORD,
+            reply("transient", "revoke", reason="503"),
+            vaccination.attempt,
+            later,
+        )
+        if vaccination.state == StepState.RETRYING:
+            assert vaccination.next_attempt_at is not None
+            later = vaccination.next_attempt_at
+            saga.dispatches.clear()
+            saga.on_due(later)
+            again = [d for d in saga.dispatches if d.step == Step.VACCINATION_RECORD]
+            assert [d.action for d in again] == ["revoke"]
+    assert "retries exhausted" in (vaccination.last_error or "")
+    assert saga.status == BirthStatus.CANCELLED
+    saga.dispatches.clear()
+    assert saga.retry(Step.VACCINATION_RECORD, later)
+    assert (Step.VACCINATION_RECORD, "revoke") in {(d.step, d.action) for d in saga.dispatches}
+    saga.on_reply(Step.VACCINATION_RECORD, reply("completed", "revoke"), vaccination.attempt, later)
+    assert vaccination.state == StepState.COMPENSATED
+
+
+def test_a_cancelled_birth_sends_no_new_submission_on_retry() -> None:
+    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga.advance(NOW)
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="no"), 1, NOW)
+    saga.cancel("wrong mother", NOW)
+    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.CANCELLED
+    assert not saga.retry(Step.BIRTH_CERTIFICATE, NOW)
