@@ -23,6 +23,8 @@ from tests.support.stack import KINDS, Stack, running_stack
 pytestmark = pytest.mark.e2e
 
 LADDER = (10, 60, 300, 1800, 7200, 21600)  # the default retry ladder, seconds
+# In-call retries wait real time: keep it short, the waits that matter are the saga's.
+QUICK = {"retry_max_wait_s": 0.02}
 SETTLED = ("retrying", "completed", "failed", "awaiting_department", "rejected")
 
 
@@ -112,7 +114,7 @@ async def test_a_department_down_for_ten_hours_is_retried_on_the_ladder_and_comp
     tmp_path: Path, kind: str
 ) -> None:
     clock = ManualClock()
-    async with running_stack(kind, tmp_path, clock=clock) as stack:
+    async with running_stack(kind, tmp_path, clock=clock, adapter_overrides=QUICK) as stack:
         start = clock.now()
         retries_before = await metric(stack, 'birthlink_step_retries_total{department="cdc"}')
         await stack.faults("cdc", outage_until=(start + timedelta(hours=10)).isoformat())
@@ -147,7 +149,7 @@ async def test_a_department_down_past_the_deadline_fails_and_an_operator_retry_c
     tmp_path: Path, kind: str
 ) -> None:
     clock = ManualClock()
-    async with running_stack(kind, tmp_path, clock=clock) as stack:
+    async with running_stack(kind, tmp_path, clock=clock, adapter_overrides=QUICK) as stack:
         start = clock.now()
         await stack.faults("cdc", outage_until=(start + timedelta(days=5)).isoformat())
         posted = await stack.post(birth_event(random.Random(32)))
@@ -184,7 +186,7 @@ async def test_a_department_answering_429_is_not_called_again_before_retry_after
     tmp_path: Path, kind: str
 ) -> None:
     clock = ManualClock()
-    async with running_stack(kind, tmp_path, clock=clock) as stack:
+    async with running_stack(kind, tmp_path, clock=clock, adapter_overrides=QUICK) as stack:
         await stack.faults("nhc", throttle_rate=1.0, retry_after=30)
         first = (await stack.post(birth_event(random.Random(33)))).json()["birth_id"]
         step = await step_settled(stack, first, "birth_certificate", 1)
@@ -212,20 +214,20 @@ async def test_a_department_failing_every_call_gets_a_bounded_number_of_calls(
     tmp_path: Path, kind: str
 ) -> None:
     clock = ManualClock()
-    breaker = {"breaker_failures": 3, "breaker_open_s": 30.0, "department_concurrency": 2}
+    breaker = {**QUICK, "breaker_failures": 3, "breaker_open_s": 30.0, "department_concurrency": 2}
     async with running_stack(kind, tmp_path, clock=clock, adapter_overrides=breaker) as stack:
         await stack.faults("cdc", error_rate=1.0, fail_status=500)
         births = [
             (await stack.post(birth_event(random.Random(40 + i)))).json()["birth_id"]
-            for i in range(8)
+            for i in range(6)
         ]
         for birth_id in births:
             await step_settled(stack, birth_id, "vaccination_record", 1)
-        # Without the breaker: 8 births x 3 tries. With it: the threshold, and
+        # Without the breaker: 6 births x 3 tries. With it: the threshold, and
         # what was in flight (the concurrency cap) when the circuit opened.
         opened = await requests_to(stack, "cdc")
         assert opened <= 3 + 2
-        periods = 8  # four minutes of 30 s open periods, every due retry dispatched
+        periods = 6  # three minutes of 30 s open periods, every due retry dispatched
 
         async def answered() -> bool:
             states = [step_of(await stack.birth(b), "vaccination_record")["state"] for b in births]

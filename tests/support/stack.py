@@ -129,8 +129,7 @@ async def running_stack(
         )
         adapter_settings = AdapterSettings(
             departments_url=url_of(sandbox_sock),
-            retry_max_wait_s=0.2,
-            **(adapter_overrides or {}),
+            **{"retry_max_wait_s": 0.2, **(adapter_overrides or {})},
         )
         adapters = AdapterRuntime(
             DEPARTMENTS, transport, adapter_settings, now=seconds_of(clock.now) if clock else None
