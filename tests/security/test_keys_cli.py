@@ -1,0 +1,71 @@
+"""`birthlink keys create|list|rotate|revoke|new-data-key` as an operator runs them."""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import httpx
+
+from birthlink.samples import DEMO_HOSPITAL
+from gateway.api.app import create_app
+from gateway.bootstrap import bootstrap
+from gateway.settings import GatewaySettings
+from gateway.store.crypto import Keyring
+
+
+async def birthlink(env: dict[str, str], *args: str) -> list[str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "birthlink",
+        "--json-logs",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()[-2000:]
+    return out.decode().splitlines()
+
+
+async def test_keys_are_made_listed_rotated_and_revoked_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "birthlink.db"
+    env = {**os.environ, "BIRTHLINK_DATABASE_URL": str(db)}
+    key = (await birthlink(env, "keys", "create", "--hospital", DEMO_HOSPITAL["code"]))[-1]
+    prefix = key.split("_")[1]
+    listed = "\n".join(await birthlink(env, "keys", "list"))
+    assert prefix in listed
+    assert key.split("_", 2)[2] not in listed  # never the secret part
+    new = (await birthlink(env, "keys", "rotate", prefix, "--grace", "1h"))[-1]
+    assert new.startswith("bl_")
+    assert new != key
+    listed = "\n".join(await birthlink(env, "keys", "list"))
+    assert f"-> {new.split('_')[1]}" in listed
+    assert "rotating" in listed
+    secret = (await birthlink(env, "keys", "rotate", "--department", "mps", "--grace", "10m"))[-1]
+    assert len(secret) >= 40
+    assert "mps" in "\n".join(await birthlink(env, "keys", "list"))
+    assert (await birthlink(env, "keys", "revoke", prefix))[-1] == f"revoked {prefix}"
+
+    runtime = bootstrap(GatewaySettings(database_url=str(db)))
+    await runtime.start(roles=())
+    try:
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+
+            async def status(k: str) -> int:
+                answer = await client.get(
+                    "/v1/births/" + "0" * 32, headers={"Authorization": f"Bearer {k}"}
+                )
+                return answer.status_code
+
+            assert await status(key) == 401  # revoked, grace or not
+            assert await status(new) == 404  # valid: the birth is unknown
+    finally:
+        await runtime.stop()
+    data_key = (await birthlink(env, "keys", "new-data-key", "k9"))[-1]
+    assert Keyring.parse(data_key).current == "k9"
