@@ -126,7 +126,8 @@ async def limit_intake(request: Request, runtime: RuntimeDep, principal: Princip
     """At most `intake_rate_limit` posts per hospital key; `429` + `Retry-After` beyond."""
     limiter: IntakeLimiter | None = getattr(request.app.state, "intake_limiter", None)
     if limiter is None:
-        limiter = IntakeLimiter(runtime.settings.intake_rate_limit)
+        settings = runtime.settings
+        limiter = IntakeLimiter(settings.intake_rate_limit, settings.rate_limit_storage)
         request.app.state.intake_limiter = limiter
     wait = await limiter.hit(principal.key_prefix or principal.actor)
     if wait is not None:
@@ -139,7 +140,8 @@ async def limit_intake(request: Request, runtime: RuntimeDep, principal: Princip
 
 
 class IntakeLimiter:
-    """Posts per hospital key in a moving window (`limits`, this process's memory)."""
+    """Posts per hospital key in a moving window (`limits`); counted in this
+    process's memory unless `rate_limit_storage` names a shared store (Redis)."""
 
     def __init__(self, limit: str, storage: str = "async+memory://") -> None:
         self._item = parse(limit)
