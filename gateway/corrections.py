@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.birth import BirthEvent
+from contracts.problems import BirthEventInvalid, FieldProblem, parse_birth_event
+from gateway.intake import mother_hash
 from gateway.orchestrator import CONFLICT_RETRIES, Orchestrator
 from gateway.saga.machine import Saga
 from gateway.store import sagas
+from gateway.store.tables import Birth
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -39,12 +41,40 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
+# What identifies the birth to the hospital cannot be corrected.
+IMMUTABLE = (
+    ("/hospital/code", ("hospital", "code")),
+    ("/hospital_record_id", ("hospital_record_id",)),
+)
+
+
 @dataclass(frozen=True)
 class Corrected:
-    """A correction kept: the birth's new event version and status."""
+    """A correction kept (or nothing to change): the birth's event version and status."""
 
     event_version: int
     status: str
+    changed: bool = True
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        data = data.get(name) if isinstance(data, dict) else None
+    return data
+
+
+def immutable_problems(before: dict[str, Any], after: Any) -> list[FieldProblem]:
+    """A problem for each field that identifies the birth and would change."""
+    return [
+        FieldProblem(
+            pointer=pointer,
+            code="immutable",
+            message="identifies the birth and cannot be corrected",
+            message_zh="用于识别出生记录，不能更正",  # noqa: RUF001
+        )
+        for pointer, path in IMMUTABLE
+        if _at(after, path) != _at(before, path)
+    ]
 
 
 async def _in_transaction(
@@ -76,32 +106,43 @@ async def _in_transaction(
 async def correct(
     orchestrator: Orchestrator,
     birth_id: str,
-    event: BirthEvent,
-    event_json: dict[str, Any],
+    patch: dict[str, Any],
     *,
-    mother_hash: str,
+    lookup_key: str,
     actor: str,
 ) -> Corrected | None:
-    """Keep `event` as the birth's next version and let the saga act on it.
-    Raises `CorrectionRefusedError` (nothing is written); None for an unknown birth."""
+    """Apply `patch` to the birth's current event, validate the result like a new
+    event, keep it as the next version and let the saga act on it; all in one
+    transaction, so that concurrent corrections each build on the last. Raises
+    `BirthEventInvalid` or `CorrectionRefusedError` (nothing is written); None
+    for an unknown birth."""
 
     async def act(session: AsyncSession, saga: Saga, now: datetime) -> Corrected:
+        birth = await session.get(Birth, birth_id)
+        assert birth is not None  # loaded with the saga
+        merged = merge_patch(birth.event, patch)
+        problems = immutable_problems(birth.event, merged)
+        if problems:
+            raise BirthEventInvalid(problems)
+        event = parse_birth_event(merged, now=now)
+        if merged == birth.event:
+            return Corrected(saga.event_version, saga.status.value, changed=False)
         version = saga.event_version + 1
         saga.correct(event, version, now)
         await sagas.add_version(
             session,
             birth_id,
             event,
-            event_json,
+            merged,
             version=version,
-            mother_hash=mother_hash,
+            mother_hash=mother_hash(lookup_key, event),
             actor=actor,
             now=now,
         )
         return Corrected(version, saga.status.value)
 
     corrected = await _in_transaction(orchestrator, birth_id, act, actor=actor)
-    if corrected is not None:
+    if corrected is not None and corrected.changed:
         log.info("birth.corrected", birth_id=birth_id, event_version=corrected.event_version)
     return corrected
 

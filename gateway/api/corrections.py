@@ -13,12 +13,12 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contracts.problems import BirthEventInvalid, parse_birth_event
+from contracts.problems import BirthEventInvalid
 from gateway import corrections
 from gateway.api.deps import PrincipalDep, RuntimeDep, read_json
 from gateway.api.problems import ProblemError
 from gateway.api.views import links
-from gateway.intake import Intake, mother_hash
+from gateway.intake import Intake
 from gateway.keys import Principal
 from gateway.saga.machine import CorrectionRefusedError
 from gateway.store.tables import Birth
@@ -34,11 +34,6 @@ MERGE_PATCH_BODY = {
         },
     }
 }
-# What identifies the birth to the hospital cannot be corrected.
-IMMUTABLE = (
-    ("/hospital/code", ("hospital", "code")),
-    ("/hospital_record_id", ("hospital_record_id",)),
-)
 
 
 class Cancellation(BaseModel):
@@ -75,18 +70,12 @@ async def _visible(runtime: RuntimeDep, principal: Principal, birth_id: str) -> 
     return birth
 
 
-def _at(data: Any, path: tuple[str, ...]) -> Any:
-    for name in path:
-        data = data.get(name) if isinstance(data, dict) else None
-    return data
-
-
 @router.post("/v1/births/{birth_id}/corrections", status_code=202, openapi_extra=MERGE_PATCH_BODY)
 async def post_correction(
     birth_id: str, request: Request, runtime: RuntimeDep, principal: PrincipalDep
 ) -> JSONResponse:
     """Correct the birth event with a JSON merge patch; every version is kept."""
-    birth = await _visible(runtime, principal, birth_id)
+    await _visible(runtime, principal, birth_id)
     patch = await read_json(request, runtime.settings.max_body_bytes)
     if not isinstance(patch, dict):
         raise ProblemError(
@@ -102,21 +91,14 @@ async def post_correction(
                 }
             ],
         )
-    merged = corrections.merge_patch(birth.event, patch)
-    changed_keys = [
-        {
-            "pointer": pointer,
-            "code": "immutable",
-            "message": "identifies the birth and cannot be corrected",
-            "message_zh": "用于识别出生记录，不能更正",  # noqa: RUF001
-        }
-        for pointer, path in IMMUTABLE
-        if _at(merged, path) != _at(birth.event, path)
-    ]
-    if changed_keys:
-        raise ProblemError(422, "Invalid correction", errors=changed_keys)
     try:
-        event = parse_birth_event(merged, now=runtime.clock.now())
+        result = await corrections.correct(
+            runtime.orchestrator,
+            birth_id,
+            patch,
+            lookup_key=runtime.settings.lookup_key.get_secret_value(),
+            actor=principal.actor,
+        )
     except BirthEventInvalid as invalid:
         raise ProblemError(
             422,
@@ -124,23 +106,6 @@ async def post_correction(
             f"{len(invalid.problems)} field(s) of the corrected event are wrong.",
             errors=[p.model_dump() for p in invalid.problems],
         ) from None
-    if merged == birth.event:  # nothing changes: no new version
-        body = {
-            "birth_id": birth_id,
-            "event_version": birth.event_version,
-            "status": birth.status,
-            "links": links(birth_id),
-        }
-        return JSONResponse(body, status_code=200)
-    try:
-        result = await corrections.correct(
-            runtime.orchestrator,
-            birth_id,
-            event,
-            merged,
-            mother_hash=mother_hash(runtime.settings.lookup_key.get_secret_value(), event),
-            actor=principal.actor,
-        )
     except CorrectionRefusedError as refused:
         raise ProblemError(409, "Correction refused", refused.reason) from None
     if result is None:
@@ -151,6 +116,8 @@ async def post_correction(
         "status": result.status,
         "links": links(birth_id),
     }
+    if not result.changed:  # the patch changes nothing: no new version
+        return JSONResponse(body, status_code=200)
     return JSONResponse(body, status_code=202, headers={"Location": links(birth_id)["self"]})
 
 

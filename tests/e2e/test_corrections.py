@@ -146,6 +146,10 @@ async def test_a_wrong_correction_is_refused_naming_the_field_and_changes_nothin
     assert renamed.status_code == 422
     assert renamed.json()["errors"][0]["pointer"] == "/hospital_record_id"
     assert (await correct(stack, birth_id, [1, 2])).status_code == 422
+    event = (await stack.birth(birth_id))["hospital_record_id"]
+    same = await correct(stack, birth_id, {"hospital_record_id": event})
+    assert same.status_code == 200  # changes nothing: no new version
+    assert same.json()["event_version"] == 1
     other = await stack.anonymous.post(
         f"/v1/births/{birth_id}/corrections",
         json={"child": {"name": NEW_NAME}},
