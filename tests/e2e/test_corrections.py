@@ -34,7 +34,7 @@ def child_name_at(department: str, data: dict[str, Any]) -> str:
     return str(data["aac003"])
 
 
-async def correct(stack: Stack, birth_id: str, patch: dict[str, Any]) -> Any:
+async def correct(stack: Stack, birth_id: str, patch: Any) -> Any:
     return await stack.hospital.post(
         f"/v1/births/{birth_id}/corrections",
         json=patch,
@@ -105,7 +105,7 @@ async def test_a_correction_before_household_registration_is_sent_carries_the_ne
 
     async def certificate_rejected() -> bool:
         birth = await stack.birth(birth_id)
-        return step_of(birth, "birth_certificate")["state"] == "rejected"
+        return bool(step_of(birth, "birth_certificate")["state"] == "rejected")
 
     await wait_for(certificate_rejected, what="certificate rejected")
     new_address = "文三路 100 号 更正后地址"

@@ -2,11 +2,13 @@
 the changed fields, and what the worker replies (over `httpx.MockTransport`)."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from defusedxml.ElementTree import fromstring
+from pydantic import BaseModel
 
 from adapters._runtime.http import RetryPolicy
 from adapters._runtime.patch import merge_diff
@@ -22,7 +24,7 @@ from tests.unit.adapters.conftest import MockDepartment
 from tests.unit.adapters.test_worker import FakeTransport
 
 NEW_NAME = "李更正"
-RECORDS = {
+RECORDS: dict[Step, Callable[..., BaseModel]] = {
     Step.BIRTH_CERTIFICATE: samples.certificate_record,
     Step.VACCINATION_RECORD: samples.vaccination_record,
     Step.HOUSEHOLD_REGISTRATION: samples.household_record,
