@@ -18,8 +18,8 @@ from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
 from gateway.settings import GatewaySettings
 from gateway.store.tables import Birth
-from gateway.tracking.page import install as install_page
 from gateway.tracking.guard import WrongTries, find_birth
+from gateway.tracking.page import install as install_page
 from gateway.tracking.stream import updates
 from gateway.tracking.view import load_view
 
@@ -80,7 +80,7 @@ async def track(
     response.headers.update(NO_STORE)
     birth = await _look_up(request, runtime, tracking_code, x_verification)
     async with runtime.db.read() as session:
-        return await load_view(session, birth, runtime.clock.now())
+        return await load_view(session, birth, runtime.clock.now(), runtime.settings.deadline_near)
 
 
 @router.get(
@@ -107,6 +107,7 @@ async def track_events(
         runtime.clock,
         birth.id,
         last_event_id=last_event_id,
+        near=runtime.settings.deadline_near,
         max_s=runtime.settings.tracking_stream_s,
     )
     return StreamingResponse(

@@ -13,6 +13,7 @@ event id (the birth's version) so that an unchanged view is not sent again.
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from gateway.clock import Clock
 from gateway.store.db import Database
 from gateway.store.tables import Birth
-from gateway.tracking.view import load_view
+from gateway.tracking.view import NEAR_DEADLINE, load_view
 
 RETRY_MS = 2000
 # Fields that move without anything the parents see moving.
@@ -44,6 +45,7 @@ async def updates(
     birth_id: str,
     *,
     last_event_id: str | None = None,
+    near: timedelta = NEAR_DEADLINE,
     poll_s: float = 0.5,
     heartbeat_s: float = 15,
     max_s: float = 300,
@@ -63,7 +65,7 @@ async def updates(
                 seen_version = version
                 birth = await session.get(Birth, birth_id, populate_existing=True)
                 assert birth is not None
-                view = await load_view(session, birth, clock.now())
+                view = await load_view(session, birth, clock.now(), near)
                 if visible(view) != sent:
                     sent = visible(view)
                     yield event(view)

@@ -96,9 +96,9 @@ def offline(step: Step, reason: str) -> Text:
     )
 
 
-def near_deadline(step: Step, due: str, days_left: int) -> Text:
+def near_deadline(step: Step, due: str, days_left: int, *, passed: bool) -> Text:
     rule, office = DEADLINE_RULES[step], OFFICES[step]
-    if days_left < 0:
+    if passed:
         return t(
             f"法定期限（{rule['zh']}，即 {due} 前）已过，请尽快到{office['zh']}办理。",
             f"The legal deadline ({rule['en']}, {due}) has passed: please go to "

@@ -3,22 +3,21 @@ documents (the citizen ID masked), and what to do when a step needs them.
 
 The same view answers `GET /v1/track/{code}`, feeds the page's live stream, and
 decides which steps are near a legal deadline (household registration one
-month after the birth, medical insurance 90 days)."""
+month after the birth, medical insurance 90 days: `gateway.deadlines`)."""
 
-import calendar
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.steps import FINAL_STEP_STATES, BirthStatus, Step, StepState
+from contracts.steps import BirthStatus, Step, StepState
+from gateway.deadlines import CST, LEGAL_DEADLINES, SETTLED, urgency
 from gateway.store.tables import Birth, HistoryRow, StepRow
 from gateway.tracking import texts
 
-CST = timezone(timedelta(hours=8), "CST")
-# A step still open this many days before its legal deadline is flagged.
-NEAR_DEADLINE_DAYS = 7
+# An open step this close to its legal deadline is flagged (settings.deadline_near).
+NEAR_DEADLINE = timedelta(days=7)
 NEEDS_PARENTS = frozenset({StepState.REJECTED, StepState.OFFLINE})
 STEP_ORDER = {step.value: i for i, step in enumerate(Step)}
 
@@ -36,33 +35,21 @@ def shown_output(output: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def add_month(day: date) -> date:
-    """The same day a month later (the month's last day when it has fewer days)."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
-    )
-
-
-def legal_deadline(step: Step, born_at: datetime) -> date | None:
-    """The last day the law allows for `step` (China Standard Time), if it has one."""
-    born = born_at.astimezone(CST).date()
-    if step == Step.HOUSEHOLD_REGISTRATION:
-        return add_month(born)
-    if step == Step.MEDICAL_INSURANCE:
-        return born + timedelta(days=90)
-    return None
-
-
-def _deadline(step: Step, state: StepState, born_at: datetime, now: datetime) -> dict[str, Any]:
-    due = legal_deadline(step, born_at)
-    if due is None or state in FINAL_STEP_STATES:
+def _deadline(
+    step: Step, state: StepState, born_at: datetime, now: datetime, near: timedelta
+) -> dict[str, Any]:
+    """The legal deadline of an open step (gateway.deadlines): its last day, the
+    days left, and whether it is near or past."""
+    rule = LEGAL_DEADLINES.get(step)
+    if rule is None or state in SETTLED:
         return {}
-    days_left = (due - now.astimezone(CST).date()).days
+    last_day = rule.last_day(born_at.astimezone(CST).date())
+    level = urgency(rule.due(born_at), now, near)
     return {
-        "deadline": due.isoformat(),
-        "days_left": days_left,
-        "near_deadline": days_left <= NEAR_DEADLINE_DAYS,
+        "deadline": last_day.isoformat(),
+        "days_left": (last_day - now.astimezone(CST).date()).days,
+        "near_deadline": level != "ok",
+        "deadline_passed": level == "past",
     }
 
 
@@ -74,17 +61,23 @@ def _instruction(row: StepRow, state: StepState, deadline: dict[str, Any]) -> te
     if state == StepState.OFFLINE:
         return texts.offline(step, reason)
     if deadline.get("near_deadline"):
-        return texts.near_deadline(step, deadline["deadline"], deadline["days_left"])
+        return texts.near_deadline(
+            step, deadline["deadline"], deadline["days_left"], passed=deadline["deadline_passed"]
+        )
     return None
 
 
 def step_view(
-    row: StepRow, born_at: datetime, now: datetime, changed_at: datetime | None = None
+    row: StepRow,
+    born_at: datetime,
+    now: datetime,
+    changed_at: datetime | None = None,
+    near: timedelta = NEAR_DEADLINE,
 ) -> dict[str, Any]:
     """One step of the timeline; `changed_at`: when its state last changed."""
     step, state = Step(row.step), StepState(row.state)
     output = shown_output(row.output)
-    deadline = _deadline(step, state, born_at, now)
+    deadline = _deadline(step, state, born_at, now, near)
     instruction = _instruction(row, state, deadline)
     return {
         "step": step.value,
@@ -106,8 +99,11 @@ def step_view(
     }
 
 
-async def load_view(session: AsyncSession, birth: Birth, now: datetime) -> dict[str, Any]:
-    """The view of `birth` as stored now."""
+async def load_view(
+    session: AsyncSession, birth: Birth, now: datetime, near: timedelta = NEAR_DEADLINE
+) -> dict[str, Any]:
+    """The view of `birth` as stored now; `near`: how close to a legal deadline an
+    open step is flagged."""
     rows = (await session.scalars(select(StepRow).where(StepRow.birth_id == birth.id))).all()
     steps = sorted(rows, key=lambda r: STEP_ORDER[r.step])
     # When each step last changed state: its newest history line (a poll of the
@@ -117,15 +113,19 @@ async def load_view(session: AsyncSession, birth: Birth, now: datetime) -> dict[
         .where(HistoryRow.birth_id == birth.id, HistoryRow.step.is_not(None))
         .group_by(HistoryRow.step)
     )
-    return parent_view(birth, steps, dict(changed.all()), now)
+    return parent_view(birth, steps, dict(changed.all()), now, near)
 
 
 def parent_view(
-    birth: Birth, steps: list[StepRow], changed_at: dict[str | None, datetime], now: datetime
+    birth: Birth,
+    steps: list[StepRow],
+    changed_at: dict[str | None, datetime],
+    now: datetime,
+    near: timedelta = NEAR_DEADLINE,
 ) -> dict[str, Any]:
     """The whole view; `version` changes with every change to the birth."""
     status = BirthStatus(birth.status)
-    shown = [step_view(row, birth.born_at, now, changed_at.get(row.step)) for row in steps]
+    shown = [step_view(row, birth.born_at, now, changed_at.get(row.step), near) for row in steps]
     offline = any(s["state"] == StepState.OFFLINE for s in shown)
     if status == BirthStatus.COMPLETED:
         summary = texts.PAGE["all_done_offline" if offline else "all_done"]
