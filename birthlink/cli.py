@@ -70,7 +70,9 @@ def gateway(host: Host = "127.0.0.1", port: Annotated[int, typer.Option()] = 800
     from gateway.settings import GatewaySettings
 
     runtime = bootstrap(GatewaySettings())
-    uvicorn.run(create_app(runtime, roles=()), host=host, port=port, log_config=None)
+    app = create_app(runtime, roles=())
+    # Open event streams (the tracking page) would hold a graceful shutdown: cut them.
+    uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
 
 
 async def _roles(*roles: Any) -> None:
@@ -99,6 +101,12 @@ def orchestrator() -> None:
 def relay() -> None:
     """Publish the outbox to the broker."""
     _run(_roles("relay"))
+
+
+@app.command()
+def notifier() -> None:
+    """Send the parents' text messages (through BIRTHLINK_SMS_URL)."""
+    _run(_roles("notifier"))
 
 
 @app.command()

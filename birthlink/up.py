@@ -65,7 +65,14 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
     app = create_app(runtime)
     if sandbox is not None:
         app.mount("/sandbox", sandbox.app)
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,  # the tracking page's event streams never end by themselves
+    )
     return runtime, uvicorn.Server(config)
 
 

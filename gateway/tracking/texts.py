@@ -144,7 +144,7 @@ PAGE: dict[str, Text] = {
         "网上可办的事项都已办结；标明“需到窗口办理”的事项请按说明办理。",
         "Everything that can be done online is done; see the steps marked 'to be done in person'.",
     ),
-    "action_needed": t("有事项需要您处理，请看下方说明。", "Something needs you: see below."),
+    "action_needed": t("请按下方标出的说明办理。", "Please see what to do below."),
     "in_progress": t(
         "各部门正在办理。本页会自动更新，无需刷新。",
         "The departments are on it. This page updates by itself.",

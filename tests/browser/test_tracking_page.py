@@ -174,3 +174,26 @@ async def test_a_wrong_verification_reads_like_an_unknown_code_and_the_eleventh_
     await submit(page)  # the 11th try, right or not
     await expect(alert).to_contain_text("尝试次数过多")
     await expect(page.locator("#result")).to_be_hidden()
+
+
+async def test_a_refused_step_tells_the_parents_what_to_do(
+    site: Stack, browser: Browser, axe_script: Path
+) -> None:
+    event = birth_event(random.Random(64))
+    reason = "母亲证件信息与出生登记不符"
+    mother = event["mother"]["id_number"]
+    await site.faults("nhc", reject=[{"field": "mqsfzh", "equals": mother, "reason": reason}])
+    posted = (await site.post(event)).json()
+    page = await new_page(browser, PHONE)
+    await look_up(page, site, posted["tracking_code"], mother[-6:])
+    certificate = step(page, "birth_certificate")
+    await expect(certificate).to_have_attribute("data-state", "rejected")
+    await expect(certificate.locator(".badge")).to_have_text("需要更正信息")
+    note = certificate.get_by_role("note")
+    await expect(note).to_contain_text(reason)
+    await expect(note).to_contain_text("请联系出生医院更正信息")
+    await expect(page.locator("#summary")).to_contain_text("有事项需要处理")
+    await expect(page.locator("#summary")).to_contain_text("请按下方标出的说明办理")
+    await expect(step(page, "vaccination_record")).to_have_attribute("data-state", "completed")
+    await page.screenshot(path=SCREENSHOTS / "track-phone-zh-action.png", full_page=True)
+    assert await serious_violations(page, axe_script) == []

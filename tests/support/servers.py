@@ -28,7 +28,10 @@ def url_of(sock: socket.socket) -> str:
 @asynccontextmanager
 async def serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
     """Serve `app` on `sock` until the block ends; yield its base URL."""
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    # Open event streams (the tracking page) would hold a graceful shutdown.
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

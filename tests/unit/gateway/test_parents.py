@@ -140,7 +140,8 @@ def test_the_view_says_what_to_do_and_masks_the_citizen_id() -> None:
         "value": "330106********0019",
     } in insurance["documents"]
     assert not by_step["vaccination_record"]["needs_parents"]
-    assert view["summary"]["zh"].startswith("有事项需要您处理")
+    assert view["summary"]["zh"] == "请按下方标出的说明办理。"
+    assert view["status_text"]["zh"] == "有事项需要处理"
     assert not view["all_done"]
 
 
