@@ -110,12 +110,6 @@ def notifier() -> None:
 
 
 @app.command()
-def notifier() -> None:
-    """Send the parents' text messages (through BIRTHLINK_SMS_URL)."""
-    _run(_roles("notifier"))
-
-
-@app.command()
 def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa or hrss")]) -> None:
     """One department's adapter: consume its queue, call its API."""
     from adapters._runtime.settings import AdapterSettings
