@@ -5,10 +5,12 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from birthlink.samples import DEMO_HOSPITAL, birth_event
+from gateway.api.app import create_app
 from gateway.clock import ManualClock
 from gateway.keys import UnknownKeyError, list_keys, revoke_key, rotate_key
 from gateway.store.tables import ApiKey
@@ -114,7 +116,10 @@ async def test_bodies_nested_too_deep_or_with_too_many_values_are_refused_before
         assert answer.json()["title"] == "Too many items"
         # Brackets inside strings do not count.
         event = birth_event(random.Random(5))
-        event["hospital"]["name"] = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{"
+        event["hospital"] = {
+            **event["hospital"],
+            "name": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{",
+        }
         assert (
             await gw.client.post("/v1/births", json=event, headers=gw.auth(HOSPITAL))
         ).status_code == 202
@@ -168,6 +173,36 @@ async def test_intake_beyond_the_per_key_limit_is_429_with_retry_after(tmp_path:
         assert (await gw.count_rows())["births"] == 3
         # Another hospital's key has its own budget.
         other = birth_event(rng)
-        other["hospital"]["code"] = "H11010500002"
+        other["hospital"] = {**other["hospital"], "code": "H11010500002"}
         answer = await gw.client.post("/v1/births", json=other, headers=gw.auth("H11010500002"))
         assert answer.status_code != 429
+
+
+async def test_an_unexpected_error_reaches_the_client_as_a_bare_500_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_gateway(tmp_path, (HOSPITAL,)) as gw:
+        posted = await gw.client.post(
+            "/v1/births", json=birth_event(random.Random(9)), headers=gw.auth(HOSPITAL)
+        )
+        assert posted.status_code == 202, posted.text
+        secret = posted.json()["tracking_code"]
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError(f"database fell over while reading {secret} 110105199003071234")
+
+        monkeypatch.setattr("gateway.api.births.birth_view", broken)
+        # As a real server would: the app's answer, not the exception, reaches the client.
+        transport = httpx.ASGITransport(app=create_app(gw.runtime), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            answer = await client.get(posted.json()["links"]["self"], headers=gw.auth(HOSPITAL))
+        assert answer.status_code == 500
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json() == {
+            "type": "about:blank",
+            "title": "Internal error",
+            "status": 500,
+            "instance": posted.json()["links"]["self"],
+        }
+        assert "Traceback" not in answer.text
+        assert secret not in answer.text
