@@ -162,3 +162,33 @@ async def test_a_wrong_correction_is_refused_naming_the_field_and_changes_nothin
     for department in DEPARTMENTS:
         [record] = await stack.records(department)
         assert record["changes"] == [], department
+
+
+async def test_a_household_registration_rejected_at_review_is_amended_and_approved(
+    stack: Stack,
+) -> None:
+    event = birth_event(random.Random(44))
+    reason = "姓名与出生医学证明不符 / name differs from the certificate"
+    await stack.faults(
+        "mps",
+        reject_at_review=[{"field": "xm", "equals": event["child"]["name"], "reason": reason}],
+    )
+    birth_id = (await stack.post(event)).json()["birth_id"]
+    birth = await stack.wait_until_final(birth_id)
+    household = step_of(birth, "household_registration")
+    assert (birth["status"], household["state"]) == ("action_required", "rejected")
+    assert reason in household["last_error"]
+
+    assert (await correct(stack, birth_id, {"child": {"name": NEW_NAME}})).status_code == 202
+    birth = await wait_settled_at(stack, birth_id, 2)
+    assert all(s["state"] == "completed" for s in birth["steps"])
+    [application] = await stack.records("mps")
+    assert application["requests"] == 1  # not filed again: amended, then reviewed again
+    assert application["state"] == "approved"
+    assert application["data"]["xm"] == NEW_NAME
+    assert [c["key"] for c in application["changes"]] == [
+        f"{birth_id}:household_registration:amend:2"
+    ]
+    [enrolment] = await stack.records("nhsa")
+    assert enrolment["data"]["psn_name"] == NEW_NAME  # sent after the correction
+    assert enrolment["changes"] == []

@@ -222,3 +222,48 @@ def test_a_cancelled_birth_sends_no_new_submission_on_retry() -> None:
     saga.cancel("wrong mother", NOW)
     assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.CANCELLED
     assert not saga.retry(Step.BIRTH_CERTIFICATE, NOW)
+
+
+def test_a_second_correction_during_an_amendment_is_sent_after_it_lands() -> None:
+    saga = completed_saga()
+    saga.correct(renamed(saga, "李更正"), 2, NOW)
+    saga.dispatches.clear()
+    saga.correct(renamed(saga, "李再正"), 3, NOW)
+    assert saga.dispatches == []  # the amendment to version 2 is still under way
+    certificate = saga.steps[Step.BIRTH_CERTIFICATE]
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("completed", "amend"), certificate.attempt, NOW)
+    assert (certificate.data_version, certificate.operation, certificate.op_version) == (
+        2,
+        "amend",
+        3,
+    )
+    _, data = saga.operation_command(saga.dispatches[-1])
+    amend = AmendStep.model_validate(data)
+    assert amend.idempotency_key == "b1:birth_certificate:amend:3"
+    assert (amend.previous["child"]["name"], amend.record["child"]["name"]) == ("李更正", "李再正")
+
+
+def test_a_household_application_rejected_at_review_is_amended_and_reviewed_again() -> None:
+    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga.advance(NOW)
+    complete(saga, Step.BIRTH_CERTIFICATE)
+    household = saga.steps[Step.HOUSEHOLD_REGISTRATION]
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("accepted", reference="MPS1"), 1, NOW)
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("rejected", reason="wrong name"), 1, NOW)
+    assert state_of(household) == StepState.REJECTED
+    saga.dispatches.clear()
+    saga.correct(renamed(saga), 2, NOW)
+    sent = [(d.action, d.reference) for d in saga.dispatches if d.step == household.step]
+    assert sent == [("amend", "MPS1")]  # not submitted again: its key is consumed
+    saga.on_reply(
+        Step.HOUSEHOLD_REGISTRATION,
+        reply("accepted", "amend", reference="MPS1"),
+        household.attempt,
+        NOW,
+    )
+    assert state_of(household) == StepState.AWAITING_DEPARTMENT
+    assert household.data_version == 2
+    approved = reply("completed", output={"citizen_id": "330106202611280011"}, reference="MPS1")
+    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, approved, household.attempt, NOW)
+    assert state_of(household) == StepState.COMPLETED
+    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.QUEUED
