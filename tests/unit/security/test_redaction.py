@@ -3,6 +3,7 @@
 import ast
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,26 @@ def test_a_configured_process_renders_lines_without_personal_values() -> None:
     rendered = json.loads(stream.getvalue())
     assert rendered["name"] == REDACTED
     assert ID_NUMBER not in stream.getvalue()
+
+
+def test_standard_library_records_go_through_the_same_redaction() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logs.configure(json=True, stream=stream)
+    try:
+        try:
+            raise ValueError(f"bad input {ID_NUMBER}")
+        except ValueError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI app %s", PHONE)
+    finally:
+        structlog.reset_defaults()
+        root.handlers, root.level = saved[0], saved[1]
+    text = stream.getvalue()
+    assert "Exception in ASGI app" in text
+    assert "Traceback" in text
+    assert ID_NUMBER not in text
+    assert PHONE not in text
 
 
 # Attributes and keys a log call must never read: the personal parts of a birth
