@@ -11,11 +11,13 @@ import typer
 import uvicorn
 
 from birthlink import logs
+from birthlink.cancel_cli import births_cancel
 from birthlink.keys_cli import keys_app
 from birthlink.ops_cli import births_app, dead_app
 
 app = typer.Typer(help="birthlink: one birth event, five departments.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+births_app.command("cancel")(births_cancel)
 app.add_typer(births_app, name="births")
 app.add_typer(dead_app, name="dead")
 

@@ -1,7 +1,10 @@
 """Cancellation end to end: revocations in reverse dependency order, withdrawal
 of what awaits a department, and a revocation that fails until repaired."""
 
+import asyncio
+import os
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,7 @@ from birthlink.samples import birth_event
 from contracts.steps import Step
 from gateway.keys import create_key
 from tests.support.servers import wait_for
-from tests.support.stack import KINDS, Stack, running_stack
+from tests.support.stack import KINDS, PG_DSN, Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +42,27 @@ async def wait_states(stack: Stack, birth_id: str, wanted: dict[str, str]) -> di
         return birth if all(states[k] == v for k, v in wanted.items()) else None
 
     return await wait_for(reached, within=60, what=f"{birth_id} {wanted}")
+
+
+async def birthlink_cli(stack: Stack, *args: str) -> tuple[int, str]:
+    """Run the CLI against the stack's store, as an operator would."""
+    db = stack.runtime.db
+    env = {**os.environ, "BIRTHLINK_DATABASE_URL": db.url}
+    if db.schema:
+        env |= {"BIRTHLINK_DATABASE_URL": PG_DSN, "BIRTHLINK_DATABASE_SCHEMA": db.schema}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "birthlink",
+        "--console-logs",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode()
 
 
 async def change_at(stack: Stack, department: str, key: str) -> tuple[str, datetime]:
@@ -107,7 +131,11 @@ async def test_cancelling_during_review_withdraws_it_and_cancels_what_has_not_st
     async with running_stack(kind, tmp_path, later_delay_s=600) as stack:
         birth_id = (await stack.post(birth_event(random.Random(52)))).json()["birth_id"]
         await wait_states(stack, birth_id, {"household_registration": "awaiting_department"})
-        assert (await cancel(stack, birth_id)).status_code == 202
+        # An operator cancels from the command line, on the same store.
+        code, out = await birthlink_cli(
+            stack, "births", "cancel", birth_id, "--reason", REASON, "--operator", "alice"
+        )
+        assert code == 0, out
         birth = await wait_states(
             stack,
             birth_id,
@@ -129,6 +157,9 @@ async def test_cancelling_during_review_withdraws_it_and_cancels_what_has_not_st
         assert withdrawn[1] < voided[1]
         assert await stack.records("nhsa") == []
         assert await stack.records("hrss") == []
+        history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
+        [cancelled] = [e for e in history if e["step"] is None and e["to"] == "cancelled"]
+        assert cancelled["actor"] == "operator:alice"
 
 
 async def test_a_revoke_failing_until_repaired_ends_failed_then_completes_after_a_retry(

@@ -1,0 +1,37 @@
+"""`birthlink births cancel`: an operator cancels a birth reported in error.
+
+Like the other operators' commands it works on the saga store the settings
+name; the revocations it queues go through the outbox and the running relay
+publishes them. The cancellation is written to the birth's history as
+`operator:<name>`.
+"""
+
+from typing import Annotated
+
+import typer
+
+from birthlink.ops_cli import Operator, _with_runtime
+from gateway import corrections
+from gateway.bootstrap import Runtime
+
+
+def births_cancel(
+    birth_id: str,
+    reason: Annotated[str, typer.Option(help="Why: shown in the history, sent to departments.")],
+    operator: Operator,
+) -> None:
+    """Cancel a birth: what was done is revoked at the departments, in reverse order."""
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        typer.echo("--reason: 1 to 500 characters", err=True)
+        raise typer.Exit(2)
+
+    async def work(runtime: Runtime) -> bool:
+        return await corrections.cancel(
+            runtime.orchestrator, birth_id, reason, actor=f"operator:{operator}"
+        )
+
+    if not _with_runtime(work):
+        typer.echo(f"no birth {birth_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{birth_id}: cancelled; revocations queued")
