@@ -68,13 +68,16 @@ async def test_xml_bombs_and_external_entities_fail_the_step_and_the_adapter_sta
     kind: str, tmp_path: Path
 ) -> None:
     cdc = HostileCdc()
-    async with serve(cdc.app, bound_socket()) as cdc_url, running_stack(
-        kind,
-        tmp_path,
-        retry_ladder_s=(0.2,),
-        step_deadline=timedelta(seconds=1.5),
-        adapter_overrides={"cdc_url": cdc_url},
-    ) as stack:
+    async with (
+        serve(cdc.app, bound_socket()) as cdc_url,
+        running_stack(
+            kind,
+            tmp_path,
+            retry_ladder_s=(0.2,),
+            step_deadline=timedelta(seconds=1.5),
+            adapter_overrides={"cdc_url": cdc_url},
+        ) as stack,
+    ):
         rng = random.Random(63)
         for answer in (BOMB, EXTERNAL):
             cdc.answer = answer
