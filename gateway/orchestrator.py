@@ -66,10 +66,6 @@ class Orchestrator:
             except ConcurrentUpdateError:
                 log.debug("saga.conflict", birth_id=birth_id)
                 continue
-            except IntegrityError:
-                if inbox:  # another consumer applied the same message meanwhile
-                    return False
-                raise
             metrics.observe_saga(loaded.saga, self.clock.now())
             if commands:
                 self._on_commit()
@@ -107,6 +103,12 @@ async def _claim(session: AsyncSession, consumer: str, message_id: str, *, now: 
     """Record the message as applied; False when it already was."""
     if await session.get(InboxRow, (consumer, message_id)) is not None:
         return False
-    session.add(InboxRow(consumer=consumer, message_id=message_id, received_at=now))
-    await session.flush()
+    # Only a clash on this row means "applied meanwhile by another consumer"; any
+    # other integrity error is a failure of the change itself and must reach the
+    # bus (redelivered, then dead-lettered), not be acked as a duplicate.
+    try:
+        async with session.begin_nested():
+            session.add(InboxRow(consumer=consumer, message_id=message_id, received_at=now))
+    except IntegrityError:
+        return False
     return True

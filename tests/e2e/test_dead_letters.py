@@ -14,16 +14,45 @@ from structlog.testing import capture_logs
 
 from birthlink.samples import birth_event
 from gateway.deadletters import list_dead_letters
+from gateway.store.db import Database
 from tests.e2e.test_departments_behaviour import operator_client, step_of
 from tests.support.servers import wait_for
-from tests.support.stack import PG_DSN, running_stack
+from tests.support.stack import KINDS, PG_DSN, running_stack
 
 pytestmark = pytest.mark.e2e
 
 
-async def birthlink(schema: str, *args: str) -> tuple[int, str]:
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def poison(db: Database) -> list[str]:
+    """The cause: the store refuses to complete this step (think of a bad
+    migration); every delivery of the reply fails in the orchestrator."""
+    when = "NEW.step = 'vaccination_record' AND NEW.state = 'completed'"
+    if db.is_sqlite:
+        return [
+            f"CREATE TRIGGER poison BEFORE UPDATE ON steps FOR EACH ROW WHEN {when} "
+            "BEGIN SELECT RAISE(ABORT, 'vaccination cannot complete'); END"
+        ]
+    return [
+        f'CREATE FUNCTION "{db.schema}".poison() RETURNS trigger LANGUAGE plpgsql '
+        "AS $$ BEGIN RAISE EXCEPTION 'vaccination cannot complete'; END $$",
+        f'CREATE TRIGGER poison BEFORE UPDATE ON "{db.schema}".steps FOR EACH ROW '
+        f'WHEN ({when}) EXECUTE FUNCTION "{db.schema}".poison()',
+    ]
+
+
+def cure(db: Database) -> str:
+    return "DROP TRIGGER poison" if db.is_sqlite else f'DROP TRIGGER poison ON "{db.schema}".steps'
+
+
+async def birthlink(db: Database, *args: str) -> tuple[int, str]:
     """Run the CLI against the stack's store, as an operator would."""
-    env = {**os.environ, "BIRTHLINK_DATABASE_URL": PG_DSN, "BIRTHLINK_DATABASE_SCHEMA": schema}
+    env = {**os.environ, "BIRTHLINK_DATABASE_URL": db.url}
+    if db.schema:
+        env |= {"BIRTHLINK_DATABASE_URL": PG_DSN, "BIRTHLINK_DATABASE_SCHEMA": db.schema}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -40,29 +69,14 @@ async def birthlink(schema: str, *args: str) -> tuple[int, str]:
 
 
 async def test_a_reply_that_always_crashes_its_consumer_is_dead_lettered_then_redriven(
-    tmp_path: Path,
+    tmp_path: Path, kind: str
 ) -> None:
-    # Dead-lettering is the broker's: RabbitMQ and PostgreSQL only. The mover is
-    # driven by hand here (its own loop would wait an hour).
-    async with running_stack("rabbitmq-postgres", tmp_path, dead_letter_interval_s=3600) as stack:
-        schema = stack.runtime.db.schema
-        assert schema is not None
-        # The cause: the store refuses to complete this step (think of a bad
-        # migration); every delivery of the reply fails in the orchestrator.
-        async with stack.runtime.db.write() as session:
-            await session.execute(
-                text(
-                    f'CREATE FUNCTION "{schema}".poison() RETURNS trigger LANGUAGE plpgsql '
-                    "AS $$ BEGIN RAISE EXCEPTION 'vaccination cannot complete'; END $$"
-                )
-            )
-            await session.execute(
-                text(
-                    f'CREATE TRIGGER poison BEFORE UPDATE ON "{schema}".steps FOR EACH ROW '
-                    "WHEN (NEW.step = 'vaccination_record' AND NEW.state = 'completed') "
-                    f'EXECUTE FUNCTION "{schema}".poison()'
-                )
-            )
+    # The mover is driven by hand here (its own loop would wait an hour).
+    async with running_stack(kind, tmp_path, dead_letter_interval_s=3600) as stack:
+        db = stack.runtime.db
+        async with db.write() as session:
+            for statement in poison(db):
+                await session.execute(text(statement))
         birth_id = (await stack.post(birth_event(random.Random(61)))).json()["birth_id"]
         mover = stack.runtime.dead_letters
         assert mover is not None
@@ -93,8 +107,8 @@ async def test_a_reply_that_always_crashes_its_consumer_is_dead_lettered_then_re
         assert 'birthlink_dead_letters_waiting{queue="birthlink.orchestrator"} 1.0' in metrics
 
         (code, out), (code2, out2) = await asyncio.gather(
-            birthlink(schema, "dead", "list"),
-            birthlink(schema, "births", "list", "--step-state", "queued"),
+            birthlink(db, "dead", "list"),
+            birthlink(db, "births", "list", "--step-state", "queued"),
         )
         assert code == 0
         assert f"{dead.id}  birthlink.orchestrator  StepCompleted  {birth_id}" in out
@@ -102,9 +116,9 @@ async def test_a_reply_that_always_crashes_its_consumer_is_dead_lettered_then_re
         assert birth_id in out2
         assert "vaccination_record=queued" in out2
 
-        async with stack.runtime.db.write() as session:  # the cause is gone
-            await session.execute(text(f'DROP TRIGGER poison ON "{schema}".steps'))
-        code, out = await birthlink(schema, "dead", "redrive", "--all", "--operator", "alice")
+        async with db.write() as session:  # the cause is gone
+            await session.execute(text(cure(db)))
+        code, out = await birthlink(db, "dead", "redrive", "--all", "--operator", "alice")
         assert code == 0, out
         assert "1 re-driven" in out
 
@@ -118,8 +132,8 @@ async def test_a_reply_that_always_crashes_its_consumer_is_dead_lettered_then_re
         assert [e["seq"] for e in history] == list(range(1, len(history) + 1))
 
         (code, out), (code2, out2) = await asyncio.gather(
-            birthlink(schema, "births", "show", birth_id),
-            birthlink(schema, "births", "retry", birth_id, "vaccination_record", "--operator", "a"),
+            birthlink(db, "births", "show", birth_id),
+            birthlink(db, "births", "retry", birth_id, "vaccination_record", "--operator", "a"),
         )
         assert code == 0
         assert '"status": "completed"' in out
