@@ -128,3 +128,7 @@ def configure(
     root.handlers = [handler]
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        server = logging.getLogger(name)  # uvicorn may have given them handlers of its own
+        server.handlers.clear()
+        server.propagate = True

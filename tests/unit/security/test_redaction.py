@@ -94,17 +94,19 @@ def test_a_configured_process_renders_lines_without_personal_values() -> None:
 
 def test_standard_library_records_go_through_the_same_redaction() -> None:
     stream = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    root, server = logging.getLogger(), logging.getLogger("uvicorn.error")
+    saved = root.handlers[:], root.level, server.handlers[:], server.propagate
+    # As uvicorn leaves it when it configured its own logging earlier in the process.
+    server.handlers, server.propagate = [logging.StreamHandler(io.StringIO())], False
     logs.configure(json=True, stream=stream)
     try:
         try:
             raise ValueError(f"bad input {ID_NUMBER}")
         except ValueError:
-            logging.getLogger("uvicorn.error").exception("Exception in ASGI app %s", PHONE)
+            server.exception("Exception in ASGI app %s", PHONE)
     finally:
         structlog.reset_defaults()
-        root.handlers, root.level = saved[0], saved[1]
+        root.handlers, root.level, server.handlers, server.propagate = saved
     text = stream.getvalue()
     assert "Exception in ASGI app" in text
     assert "Traceback" in text
