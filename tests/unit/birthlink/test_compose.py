@@ -49,7 +49,7 @@ def test_the_parser_check_refuses_what_the_cli_would_refuse() -> None:
 def test_the_layout_runs_each_role_and_all_five_adapters() -> None:
     services = compose()["services"]
     commands = {" ".join(s["command"][1:]) for s in services.values() if "command" in s}
-    for role in ("gateway", "orchestrator", "relay", "sandbox", "migrate"):
+    for role in ("gateway", "orchestrator", "relay", "notifier", "sandbox", "migrate"):
         assert any(role in c for c in commands), role
     for department in ("nhc", "cdc", "mps", "nhsa", "hrss"):
         assert any(c.endswith(f"adapter {department}") for c in commands), department
