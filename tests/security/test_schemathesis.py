@@ -31,9 +31,9 @@ CHECKS = "not_a_server_error,response_schema_conformance"
 SECONDS_PER_RUN = 15
 
 
-async def run(*command: str, env: dict[str, str]) -> tuple[int, str]:
+async def run(*command: str, env: dict[str, str], cwd: Path | None = None) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     out, _ = await process.communicate()
     return process.returncode or 0, out.decode()
@@ -99,7 +99,7 @@ async def gateway(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
 
 @pytest.mark.parametrize("who", ["hospital", "operator", "anonymous"])
 async def test_every_operation_answers_without_5xx_and_as_documented(
-    gateway: tuple[str, dict[str, str]], who: str
+    gateway: tuple[str, dict[str, str]], who: str, tmp_path: Path
 ) -> None:
     url, keys = gateway
     auth = ["-H", f"Authorization: Bearer {keys[who]}"] if who in keys else []
@@ -116,6 +116,7 @@ async def test_every_operation_answers_without_5xx_and_as_documented(
         "none",
         "--no-color",
         env={**os.environ, "NO_COLOR": "1"},
+        cwd=tmp_path,  # schemathesis keeps a cache directory where it runs
     )
     cases = re.search(r"(\d+) generated, (\d+) passed", out)
     print(f"schemathesis ({who}): {cases[0] if cases else 'no summary'}")
