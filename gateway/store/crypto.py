@@ -148,6 +148,10 @@ class EncryptedJSON(TypeDecorator[Any]):
         super().__init__(none_as_null=True)  # None is SQL NULL, not a sealed JSON null
         self.context = context
 
+    def __repr__(self) -> str:
+        # How Alembic writes the column into a migration: it must construct again.
+        return f"{type(self).__name__}({self.context!r})"
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None

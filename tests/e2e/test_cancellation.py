@@ -1,10 +1,7 @@
 """Cancellation end to end: revocations in reverse dependency order, withdrawal
 of what awaits a department, and a revocation that fails until repaired."""
 
-import asyncio
-import os
 import random
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +11,9 @@ import pytest
 from birthlink.samples import birth_event
 from contracts.steps import Step
 from gateway.keys import create_key
+from tests.support.cli import run_birthlink, store_env
 from tests.support.servers import wait_for
-from tests.support.stack import KINDS, PG_DSN, Stack, running_stack
+from tests.support.stack import KINDS, Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -46,23 +44,8 @@ async def wait_states(stack: Stack, birth_id: str, wanted: dict[str, str]) -> di
 
 async def birthlink_cli(stack: Stack, *args: str) -> tuple[int, str]:
     """Run the CLI against the stack's store, as an operator would."""
-    db = stack.runtime.db
-    env = {**os.environ, "BIRTHLINK_DATABASE_URL": db.url}
-    if db.schema:
-        env |= {"BIRTHLINK_DATABASE_URL": PG_DSN, "BIRTHLINK_DATABASE_SCHEMA": db.schema}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "birthlink",
-        "--console-logs",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    ran = await run_birthlink(store_env(stack.runtime.db), *args)
+    return ran.code, ran.out + ran.err
 
 
 async def change_at(stack: Stack, department: str, key: str) -> tuple[str, datetime]:

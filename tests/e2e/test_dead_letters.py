@@ -3,9 +3,7 @@ the delivery limit, moved to the table, listed for operators, and completed by
 `birthlink dead redrive` once the cause is gone; the operator CLI end to end."""
 
 import asyncio
-import os
 import random
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +14,9 @@ from birthlink.samples import birth_event
 from gateway.deadletters import list_dead_letters
 from gateway.store.db import Database
 from tests.e2e.test_departments_behaviour import operator_client, step_of
+from tests.support.cli import run_birthlink, store_env
 from tests.support.servers import wait_for
-from tests.support.stack import KINDS, PG_DSN, running_stack
+from tests.support.stack import KINDS, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -50,22 +49,8 @@ def cure(db: Database) -> str:
 
 async def birthlink(db: Database, *args: str) -> tuple[int, str]:
     """Run the CLI against the stack's store, as an operator would."""
-    env = {**os.environ, "BIRTHLINK_DATABASE_URL": db.url}
-    if db.schema:
-        env |= {"BIRTHLINK_DATABASE_URL": PG_DSN, "BIRTHLINK_DATABASE_SCHEMA": db.schema}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "birthlink",
-        "--console-logs",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    ran = await run_birthlink(store_env(db), *args)
+    return ran.code, ran.out + ran.err
 
 
 async def test_a_reply_that_always_crashes_its_consumer_is_dead_lettered_then_redriven(

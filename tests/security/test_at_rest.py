@@ -7,9 +7,7 @@ with the new key alone, and nothing is left under the old key id."""
 
 import asyncio
 import json
-import os
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from gateway.store.crypto import DEV_DATA_KEYS, Keyring, count_by_key
 from gateway.store.db import Database
 from gateway.store.tables import Base, Birth, BirthVersion, OutboxRow, StepRow
 from tests.security.personal import found_in, personal_values
+from tests.support.cli import run_birthlink, store_env
 from tests.support.stack import KINDS, Stack, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -72,26 +71,10 @@ async def post_and_finish(stack: Stack, events: list[dict[str, Any]]) -> list[di
 
 async def rotate_data(stack: Stack, keys: str) -> str:
     """`birthlink keys rotate-data` as its own process, as an operator runs it."""
-    db = stack.runtime.db
-    env = {**os.environ, "BIRTHLINK_DATABASE_URL": db.url, "BIRTHLINK_DATA_KEYS": keys}
-    if db.schema:
-        env["BIRTHLINK_DATABASE_SCHEMA"] = db.schema
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "birthlink",
-        "--json-logs",
-        "keys",
-        "rotate-data",
-        "--batch",
-        "7",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()[-2000:]
-    return out.decode()
+    env = store_env(stack.runtime.db, BIRTHLINK_DATA_KEYS=keys)
+    ran = await run_birthlink(env, "keys", "rotate-data", "--batch", "7", logs="--json-logs")
+    assert ran.code == 0, ran.err[-2000:]
+    return ran.out
 
 
 async def test_no_personal_value_is_stored_in_clear_and_rotation_keeps_every_birth(

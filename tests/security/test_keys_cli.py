@@ -1,8 +1,6 @@
 """`birthlink keys create|list|rotate|revoke|new-data-key` as an operator runs them."""
 
-import asyncio
 import os
-import sys
 from pathlib import Path
 
 import httpx
@@ -12,22 +10,13 @@ from gateway.api.app import create_app
 from gateway.bootstrap import bootstrap
 from gateway.settings import GatewaySettings
 from gateway.store.crypto import Keyring
+from tests.support.cli import run_birthlink
 
 
 async def birthlink(env: dict[str, str], *args: str) -> list[str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "birthlink",
-        "--json-logs",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()[-2000:]
-    return out.decode().splitlines()
+    ran = await run_birthlink(env, *args, logs="--json-logs")
+    assert ran.code == 0, ran.err[-2000:]
+    return ran.out.splitlines()
 
 
 async def test_keys_are_made_listed_rotated_and_revoked_from_the_command_line(

@@ -17,6 +17,7 @@ import httpx
 from birthlink.samples import DEMO_HOSPITAL
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import DEPARTMENTS, Topology
+from tests.support.cli import run_birthlink
 from tests.support.servers import bound_socket, url_of, wait_for
 from tests.support.stack import AMQP_URL, PG_DSN, postgres_schema
 
@@ -53,13 +54,10 @@ class Deployment:
 
 
 async def _run(env: dict[str, str], *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *BIRTHLINK, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"birthlink {' '.join(args)} failed: {err.decode()[-2000:]}")
-    return out.decode()
+    ran = await run_birthlink(env, *args)
+    if ran.code != 0:
+        raise RuntimeError(f"birthlink {' '.join(args)} failed: {ran.err[-2000:]}")
+    return ran.out
 
 
 async def _healthy(url: str) -> bool:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 13:26:16.588771
+Create Date: 2026-11-28 14:17:30.045616
 """
 
 from collections.abc import Sequence
@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("tracking_code", sa.String(length=14), nullable=False),
         sa.Column("born_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("event", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False),
+        sa.Column("event", gateway.store.crypto.EncryptedJSON("births.event"), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
         sa.Column("event_version", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -65,7 +65,9 @@ def upgrade() -> None:
         "callback_secrets",
         sa.Column("id", sa.String(length=16), nullable=False),
         sa.Column("department", sa.String(length=8), nullable=False),
-        sa.Column("secret", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=True),
+        sa.Column(
+            "secret", gateway.store.crypto.EncryptedJSON("callback_secrets.secret"), nullable=True
+        ),
         sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
@@ -90,7 +92,7 @@ def upgrade() -> None:
         sa.Column("birth_id", sa.String(length=32), nullable=False),
         sa.Column("step", sa.String(length=32), nullable=True),
         sa.Column(
-            "envelope", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False
+            "envelope", gateway.store.crypto.EncryptedJSON("dead_letters.envelope"), nullable=False
         ),
         sa.Column("deaths", sa.Integer(), nullable=False),
         sa.Column("dead_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
@@ -122,7 +124,7 @@ def upgrade() -> None:
         sa.Column("exchange", sa.String(length=64), nullable=False),
         sa.Column("routing_key", sa.String(length=64), nullable=False),
         sa.Column(
-            "envelope", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False
+            "envelope", gateway.store.crypto.EncryptedJSON("outbox.envelope"), nullable=False
         ),
         sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("published_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
@@ -136,7 +138,9 @@ def upgrade() -> None:
         "birth_versions",
         sa.Column("birth_id", sa.String(length=32), nullable=False),
         sa.Column("event_version", sa.Integer(), nullable=False),
-        sa.Column("event", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False),
+        sa.Column(
+            "event", gateway.store.crypto.EncryptedJSON("birth_versions.event"), nullable=False
+        ),
         sa.Column("actor", sa.String(length=80), nullable=False),
         sa.Column("created_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -153,7 +157,7 @@ def upgrade() -> None:
         sa.Column("step", sa.String(length=32), nullable=True),
         sa.Column("from_state", sa.String(length=24), nullable=True),
         sa.Column("to_state", sa.String(length=24), nullable=False),
-        sa.Column("detail", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=True),
+        sa.Column("detail", gateway.store.crypto.EncryptedJSON("history.detail"), nullable=True),
         sa.ForeignKeyConstraint(
             ["birth_id"], ["births.id"], name=op.f("fk_history_birth_id_births")
         ),
@@ -172,9 +176,9 @@ def upgrade() -> None:
         ),
         sa.Column("deadline_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("department_ref", sa.String(length=64), nullable=True),
-        sa.Column("output", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=False),
+        sa.Column("output", gateway.store.crypto.EncryptedJSON("steps.output"), nullable=False),
         sa.Column(
-            "last_error", gateway.store.crypto.EncryptedJSON(none_as_null=True), nullable=True
+            "last_error", gateway.store.crypto.EncryptedJSON("steps.last_error"), nullable=True
         ),
         sa.Column("started_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", gateway.store.tables.UtcDateTime(timezone=True), nullable=True),
