@@ -7,12 +7,17 @@ from fastapi.responses import JSONResponse
 
 from contracts.problems import BirthEventInvalid, birth_event_json_schema, parse_birth_event
 from gateway.api.corrections import duplicate_problem
-from gateway.api.deps import BirthId, IntakeLimitDep, PrincipalDep, RuntimeDep, read_json
+from gateway.api.deps import (
+    BirthId,
+    IntakeLimitDep,
+    PrincipalDep,
+    RuntimeDep,
+    read_json,
+    visible_birth,
+)
 from gateway.api.problems import ProblemError
 from gateway.api.views import birth_view, history_view, links
 from gateway.intake import accept
-from gateway.keys import Principal
-from gateway.store.tables import Birth
 
 router = APIRouter()
 
@@ -97,23 +102,12 @@ async def post_birth(
     )
 
 
-async def _visible_birth(runtime: RuntimeDep, principal: Principal, birth_id: str) -> Birth:
-    """The birth if this caller may see it; 404 otherwise (no hint that it exists)."""
-    async with runtime.db.read() as session:
-        birth = await session.get(Birth, birth_id)
-    if birth is None or (
-        principal.role == "hospital" and birth.hospital_code != principal.hospital_code
-    ):
-        raise ProblemError(404, "No such birth")
-    return birth
-
-
 @router.get("/v1/births/{birth_id}", tags=["births"])
 async def get_birth(
     birth_id: BirthId, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """The birth: status, each step, versions."""
-    birth = await _visible_birth(runtime, principal, birth_id)
+    birth = await visible_birth(runtime, principal, birth_id)
     async with runtime.db.read() as session:
         return await birth_view(session, birth)
 
@@ -123,6 +117,6 @@ async def get_history(
     birth_id: BirthId, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Every transition, oldest first."""
-    await _visible_birth(runtime, principal, birth_id)
+    await visible_birth(runtime, principal, birth_id)
     async with runtime.db.read() as session:
         return {"birth_id": birth_id, "events": await history_view(session, birth_id)}

@@ -15,13 +15,11 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from contracts.problems import BirthEventInvalid
 from gateway import corrections
-from gateway.api.deps import PrincipalDep, RuntimeDep, read_json
+from gateway.api.deps import PrincipalDep, RuntimeDep, read_json, visible_birth
 from gateway.api.problems import ProblemError
 from gateway.api.views import links
 from gateway.intake import Intake
-from gateway.keys import Principal
 from gateway.saga.machine import CorrectionRefusedError
-from gateway.store.tables import Birth
 
 router = APIRouter(tags=["births"])
 
@@ -60,22 +58,12 @@ def duplicate_problem(result: Intake) -> ProblemError:
     return ProblemError(409, "Likely duplicate birth", detail, **extra)
 
 
-async def _visible(runtime: RuntimeDep, principal: Principal, birth_id: str) -> Birth:
-    async with runtime.db.read() as session:
-        birth = await session.get(Birth, birth_id)
-    if birth is None or (
-        principal.role == "hospital" and birth.hospital_code != principal.hospital_code
-    ):
-        raise ProblemError(404, "No such birth")
-    return birth
-
-
 @router.post("/v1/births/{birth_id}/corrections", status_code=202, openapi_extra=MERGE_PATCH_BODY)
 async def post_correction(
     birth_id: str, request: Request, runtime: RuntimeDep, principal: PrincipalDep
 ) -> JSONResponse:
     """Correct the birth event with a JSON merge patch; every version is kept."""
-    await _visible(runtime, principal, birth_id)
+    await visible_birth(runtime, principal, birth_id)
     patch = await read_json(request, runtime.settings.max_body_bytes)
     if not isinstance(patch, dict):
         raise ProblemError(
@@ -129,7 +117,7 @@ async def post_cancel(
     principal: PrincipalDep,
 ) -> dict[str, Any]:
     """Cancel a birth reported in error: what was done is revoked, in reverse order."""
-    await _visible(runtime, principal, birth_id)
+    await visible_birth(runtime, principal, birth_id)
     if not await corrections.cancel(
         runtime.orchestrator, birth_id, cancellation.reason, actor=principal.actor
     ):

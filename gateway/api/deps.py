@@ -22,6 +22,7 @@ from limits.storage import storage_from_string
 from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
 from gateway.keys import Principal, authenticate
+from gateway.store.tables import Birth
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -156,3 +157,14 @@ class IntakeLimiter:
 
 
 IntakeLimitDep = Annotated[None, Depends(limit_intake)]
+
+
+async def visible_birth(runtime: Runtime, principal: Principal, birth_id: str) -> Birth:
+    """The birth if this caller may see it; 404 otherwise (no hint that it exists)."""
+    async with runtime.db.read() as session:
+        birth = await session.get(Birth, birth_id)
+    if birth is None or (
+        principal.role == "hospital" and birth.hospital_code != principal.hospital_code
+    ):
+        raise ProblemError(404, "No such birth")
+    return birth
