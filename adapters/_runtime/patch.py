@@ -6,7 +6,15 @@ department's format and sends the difference, so that unchanged fields are not
 sent again.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from adapters._runtime.records import load_record
+from contracts.commands import AmendStep
+
+R = TypeVar("R", bound=BaseModel)
 
 
 def merge_diff(held: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
@@ -27,3 +35,13 @@ def merge_diff(held: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
         if name not in wanted:
             patch[name] = None
     return patch
+
+
+def amended_fields(
+    model: type[R], to_wire: Callable[[R], dict[str, Any]], cmd: AmendStep
+) -> dict[str, Any]:
+    """The department-format fields an amendment changes: the record the department
+    holds and the corrected one, both mapped, as a merge patch (empty: nothing)."""
+    held = to_wire(load_record(model, cmd.previous))
+    wanted = to_wire(load_record(model, cmd.record))
+    return merge_diff(held, wanted)

@@ -3,7 +3,7 @@
 import structlog
 
 from adapters._runtime.errors import UnsupportedCommandError
-from adapters._runtime.patch import merge_diff
+from adapters._runtime.patch import amended_fields
 from adapters._runtime.records import load_record
 from adapters._runtime.replies import completed
 from adapters.birth_certificate.client import BirthCertificateClient
@@ -37,9 +37,7 @@ class BirthCertificateAdapter:
 
     async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
         """Send the changed fields; nothing when the certificate's fields are the same."""
-        held = certificate_request(load_record(BirthCertificateRecord, cmd.previous))
-        wanted = certificate_request(load_record(BirthCertificateRecord, cmd.record))
-        changes = merge_diff(held, wanted)
+        changes = amended_fields(BirthCertificateRecord, certificate_request, cmd)
         if changes:
             await self._client.amend(cmd.reference, changes, key=cmd.idempotency_key)
         log.info("adapter.nhc.amended", reference=cmd.reference, fields=len(changes))

@@ -2,7 +2,7 @@
 
 import structlog
 
-from adapters._runtime.patch import merge_diff
+from adapters._runtime.patch import amended_fields
 from adapters._runtime.records import load_record
 from adapters._runtime.replies import accepted, completed
 from adapters.household_registration.client import HouseholdClient
@@ -44,9 +44,7 @@ class HouseholdRegistrationAdapter:
 
     async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
         """Send the changed fields; nothing when the application's fields are the same."""
-        held = application_request(load_record(HouseholdRegistrationRecord, cmd.previous))
-        wanted = application_request(load_record(HouseholdRegistrationRecord, cmd.record))
-        changes = merge_diff(held, wanted)
+        changes = amended_fields(HouseholdRegistrationRecord, application_request, cmd)
         if not changes:
             return completed({}, reference=cmd.reference)
         status = await self._client.amend(cmd.reference, changes, key=cmd.idempotency_key)

@@ -3,7 +3,7 @@
 import structlog
 
 from adapters._runtime.errors import UnsupportedCommandError
-from adapters._runtime.patch import merge_diff
+from adapters._runtime.patch import amended_fields
 from adapters._runtime.records import load_record
 from adapters._runtime.replies import completed
 from adapters.medical_insurance.client import InsuranceClient
@@ -39,9 +39,7 @@ class MedicalInsuranceAdapter:
 
     async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
         """Send the changed fields; nothing when the enrolment's fields are the same."""
-        held = enrolment_request(load_record(MedicalInsuranceRecord, cmd.previous))
-        wanted = enrolment_request(load_record(MedicalInsuranceRecord, cmd.record))
-        changes = merge_diff(held, wanted)
+        changes = amended_fields(MedicalInsuranceRecord, enrolment_request, cmd)
         if changes:
             await self._client.update(cmd.reference, changes, key=cmd.idempotency_key)
         log.info("adapter.nhsa.amended", fields=len(changes))

@@ -2,7 +2,7 @@
 
 import structlog
 
-from adapters._runtime.patch import merge_diff
+from adapters._runtime.patch import amended_fields
 from adapters._runtime.records import load_record
 from adapters._runtime.replies import completed
 from adapters.social_security_card.client import CardClient
@@ -43,9 +43,7 @@ class SocialSecurityCardAdapter:
 
     async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
         """Send the changed fields; nothing when the application's fields are the same."""
-        held = application_request(load_record(SocialSecurityCardRecord, cmd.previous))
-        wanted = application_request(load_record(SocialSecurityCardRecord, cmd.record))
-        changes = merge_diff(held, wanted)
+        changes = amended_fields(SocialSecurityCardRecord, application_request, cmd)
         if changes:
             await self._client.update(cmd.reference, changes, key=cmd.idempotency_key)
         log.info("adapter.hrss.amended", reference=cmd.reference, fields=len(changes))
