@@ -72,7 +72,14 @@ async def test_a_birth_that_goes_through_sends_two_messages_once_each(stack: Sta
 
     # A crash after the provider sent them but before we remembered it: the
     # relay publishes again and the notifier calls the provider again, with
-    # the same idempotency keys. Nothing new is sent.
+    # the same idempotency keys. Nothing new is sent. The notifier remembers a
+    # message just after the provider answers, so wait for that first.
+    async def remembered() -> bool:
+        async with stack.runtime.db.read() as session:
+            rows = await session.scalars(select(InboxRow).where(InboxRow.consumer == "notifier"))
+            return len(rows.all()) == 2
+
+    await wait_for(remembered, within=10, what="the notifier remembering both messages")
     async with stack.runtime.db.write() as session:
         await session.execute(delete(InboxRow).where(InboxRow.consumer == "notifier"))
         rows = (
