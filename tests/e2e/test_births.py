@@ -186,12 +186,17 @@ async def test_a_department_down_past_the_deadline_fails_the_step_after_timed_re
         # Dispatched again by the timer (the adapter's circuit breaker may cut the
         # ladder short: an open circuit asks for a wait beyond the deadline).
         assert step["attempt"] >= 2
-        assert "retries exhausted" in step["last_error"]
         history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
         retrying = [
             e for e in history if e["step"] == "vaccination_record" and e["to"] == "retrying"
         ]
-        assert len(retrying) == step["attempt"] - 1
+        # Real time: either the last answer leaves no room for another retry, or
+        # (on a busy machine) the timer finds a retry due only past the deadline.
+        if step["last_error"].startswith("retries exhausted"):
+            assert len(retrying) == step["attempt"] - 1
+        else:
+            assert step["last_error"] == "deadline passed"
+            assert len(retrying) == step["attempt"]
         assert await stack.records("cdc") == []  # nothing was ever created there
         final = await stack.wait_until_final(birth_id)
         assert final["status"] == "action_required"

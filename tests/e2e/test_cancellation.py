@@ -161,7 +161,9 @@ async def test_a_revoke_failing_until_repaired_ends_failed_then_completes_after_
         assert (await cancel(stack, birth_id)).status_code == 202
         birth = await wait_states(stack, birth_id, {"birth_certificate": "failed"})
         certificate = step_of(birth, "birth_certificate")
-        assert "retries exhausted" in certificate["last_error"]
+        # Real time: the last answer leaves no room for a retry, or (on a busy
+        # machine) the timer finds the retry due only past the deadline.
+        assert certificate["last_error"].startswith(("retries exhausted", "deadline passed"))
         assert certificate["operation"] == "revoke"
         assert step_of(birth, "household_registration")["state"] == "compensated"
         [record] = await stack.records("nhc")
