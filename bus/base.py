@@ -15,6 +15,8 @@ from typing import NamedTuple, Protocol
 from contracts.envelope import Envelope
 
 Handler = Callable[[Envelope], Awaitable[None]]
+# Stores dead letters somewhere safe; they leave the broker once it returns.
+Keeper = Callable[[list[Envelope]], Awaitable[None]]
 
 
 class BusError(Exception):
@@ -72,9 +74,15 @@ class ManagedTransport(Transport, Protocol):
         (`None`: confirmed; `Unroutable` or `NotConfirmedError` otherwise)."""
         ...
 
-    async def dead_letters(self, queue: str, *, remove: bool = False) -> list[Envelope]:
+    async def dead_letters(self, queue: str) -> list[Envelope]:
         """The envelopes dead-lettered from `queue` (a base name such as
-        `department_queue("nhc")`); `remove=True` takes them off `<queue>.dead`."""
+        `department_queue("nhc")`), left where they are."""
+        ...
+
+    async def take_dead_letters(self, queue: str, keep: Keeper) -> int:
+        """Hand the envelopes dead-lettered from `queue` to `keep` and take them
+        off `<queue>.dead` only once it returns: if it raises, or the process
+        dies first, they stay (at least once). Returns how many were taken."""
         ...
 
     async def depth(self, queue: str) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from bus.base import BusError, Handler, NotConfirmedError, Outgoing, Unroutable
+from bus.base import BusError, Handler, Keeper, NotConfirmedError, Outgoing, Unroutable
 from bus.logcontext import message_context
 from bus.topology import QueueSpec, Topology
 from contracts.envelope import Envelope
@@ -122,14 +122,19 @@ class InProcessTransport:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def dead_letters(self, queue: str, *, remove: bool = False) -> list[Envelope]:
+    async def dead_letters(self, queue: str) -> list[Envelope]:
         """The envelopes dead-lettered from `queue`."""
-        spec = self.topology.queue(queue)
-        dead = self._dead[spec.name]
-        envelopes = [Envelope.model_validate_json(message.body) for message in dead]
-        if remove:
-            dead.clear()
-        return envelopes
+        dead = self._dead[self.topology.queue(queue).name]
+        return [Envelope.model_validate_json(message.body) for message in dead]
+
+    async def take_dead_letters(self, queue: str, keep: Keeper) -> int:
+        """Hand the dead letters of `queue` to `keep`; drop them once it returns."""
+        dead = self._dead[self.topology.queue(queue).name]
+        taken = len(dead)
+        if taken:
+            await keep([Envelope.model_validate_json(message.body) for message in dead[:taken]])
+            del dead[:taken]  # only appended to meanwhile: these are still the first
+        return taken
 
     async def depth(self, queue: str) -> int:
         """How many messages wait in `queue`, not counting those being handled."""

@@ -21,7 +21,7 @@ RabbitMQ 3.10 facts this relies on (checked against the broker here):
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NoReturn
@@ -39,7 +39,7 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
-from bus.base import BusError, Handler, NotConfirmedError, Outgoing, Unroutable
+from bus.base import BusError, Handler, Keeper, NotConfirmedError, Outgoing, Unroutable
 from bus.logcontext import message_context
 from bus.topology import QueueSpec, Topology, dead_letter_queue
 from contracts.envelope import Envelope
@@ -96,6 +96,10 @@ async def declare_topology(channel: AbstractChannel, topology: Topology) -> None
         )
         for key in spec.bindings:
             await queue.bind(exchanges[spec.exchange], routing_key=key)
+
+
+class _LookOnlyError(Exception):
+    """Raised by a look at dead letters so that they are requeued, not taken."""
 
 
 @dataclass
@@ -194,11 +198,7 @@ class RabbitMQTransport:
     async def ready(self) -> bool:
         """Whether we are connected to the broker now (False while reconnecting)."""
         connection = self._connection
-        return (
-            connection is not None
-            and not connection.is_closed
-            and connection.connected.is_set()
-        )
+        return connection is not None and not connection.is_closed and connection.connected.is_set()
 
     async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str) -> None:
         """Publish persistently and mandatorily; return after the broker's confirm."""
@@ -276,27 +276,47 @@ class RabbitMQTransport:
         self._publish_channel = None
         self._connection = None
 
-    async def dead_letters(self, queue: str, *, remove: bool = False) -> list[Envelope]:
-        """The envelopes in `<queue>.dead`; left there unless `remove`."""
-        name = dead_letter_queue(self.topology.queue(queue).name)
+    async def dead_letters(self, queue: str) -> list[Envelope]:
+        """The envelopes in `<queue>.dead`, left there."""
         envelopes: list[Envelope] = []
+
+        async def look(seen: list[Envelope]) -> None:
+            envelopes.extend(seen)
+            raise _LookOnlyError
+
+        with suppress(_LookOnlyError):
+            await self.take_dead_letters(queue, look)
+        return envelopes
+
+    async def take_dead_letters(self, queue: str, keep: Keeper) -> int:
+        """Get every message of `<queue>.dead` unacknowledged, hand them to `keep`,
+        then ack them; if `keep` raises (or we die), they are requeued."""
+        name = dead_letter_queue(self.topology.queue(queue).name)
         async with self._admin_channel() as channel:
             dead = await channel.declare_queue(name, passive=True)
-            messages: list[AbstractIncomingMessage] = []
+            got: list[AbstractIncomingMessage] = []
             while (message := await dead.get(no_ack=False, fail=False)) is not None:
-                messages.append(message)
-            for message in messages:
+                got.append(message)  # all first: a requeued one would come straight back
+            messages: list[AbstractIncomingMessage] = []
+            envelopes: list[Envelope] = []
+            for message in got:
                 try:
                     envelopes.append(Envelope.model_validate_json(message.body))
-                except ValidationError:
+                    messages.append(message)
+                except ValidationError:  # left for a person to look at
                     log.exception("bus.dead_letter.malformed", message_id=message.message_id)
                     await message.nack(requeue=True)
-                    continue
-                if remove:
-                    await message.ack()
-                else:
+            if not messages:
+                return 0
+            try:
+                await keep(envelopes)
+            except BaseException:
+                for message in messages:
                     await message.nack(requeue=True)
-        return envelopes
+                raise
+            for message in messages:
+                await message.ack()
+        return len(messages)
 
     async def depth(self, queue: str) -> int:
         """How many messages are ready in `queue` (unacked ones not counted)."""

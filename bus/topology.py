@@ -54,9 +54,7 @@ class Topology:
             QueueSpec(self.name(department_queue(d)), self.name(COMMANDS_EXCHANGE), (f"{d}.*",))
             for d in DEPARTMENTS
         ]
-        queues.append(
-            QueueSpec(self.name(ORCHESTRATOR_QUEUE), self.name(RESULTS_EXCHANGE), ("#",))
-        )
+        queues.append(QueueSpec(self.name(ORCHESTRATOR_QUEUE), self.name(RESULTS_EXCHANGE), ("#",)))
         queues.append(
             QueueSpec(self.name(NOTIFIER_QUEUE), self.name(NOTIFICATIONS_EXCHANGE), ("#",))
         )

@@ -9,15 +9,16 @@ again, or, for a reply that never had one (adapters publish replies directly), a
 row is added. A re-drive is written to the birth's history with the operator's
 name.
 
-Moving is at least once: a batch is read without being taken, stored, and only
-then taken off the queue; a message that was already stored is not stored twice
-(`(queue, message_id)` is unique); one that dies again after a re-drive counts
-another death and waits again.
+Moving is at least once: a batch leaves the broker only once it is stored
+(`take_dead_letters`); a message stored before a crash that kept it on the broker
+is not stored twice (`(queue, message_id)` is unique); one that dies again
+after a re-drive counts another death and waits again.
 """
 
 import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
 
 import structlog
 from sqlalchemy import select, update
@@ -57,18 +58,10 @@ class DeadLetterMover:
 
     async def move_once(self) -> int:
         """Move what is dead-lettered now; return how many messages were taken."""
-        taken_total = 0
+        taken = 0
         for queue in QUEUES:
-            seen = await self.transport.dead_letters(queue)
-            if seen:
-                await self._store(queue, seen)
-            taken = await self.transport.dead_letters(queue, remove=True)
-            known = {envelope.message_id for envelope in seen}
-            late = [envelope for envelope in taken if envelope.message_id not in known]
-            if late:  # dead-lettered between the look and the take
-                await self._store(queue, late)
-            taken_total += len(taken)
-        return taken_total
+            taken += await self.transport.take_dead_letters(queue, partial(self._store, queue))
+        return taken
 
     async def run(self) -> None:
         """Move until cancelled."""

@@ -120,7 +120,6 @@ async def add_version(
     )
 
 
-
 def insert_new(
     session: AsyncSession,
     saga: Saga,

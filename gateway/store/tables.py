@@ -200,9 +200,7 @@ class CallbackSecret(Base):
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     department: Mapped[str] = mapped_column(String(8), index=True)
-    secret: Mapped[dict[str, Any] | None] = mapped_column(
-        EncryptedJSON("callback_secrets.secret")
-    )
+    secret: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("callback_secrets.secret"))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

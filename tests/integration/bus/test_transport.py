@@ -266,8 +266,23 @@ async def test_a_handler_that_always_raises_dead_letters_after_the_delivery_limi
     await until(dead_lettered)
     assert len(calls) == DELIVERY_LIMIT
     assert await transport.dead_letters(NHC) == [sent]  # looking does not take them
-    assert await transport.dead_letters(NHC, remove=True) == [sent]
+    assert await transport.dead_letters(NHC) == [sent]
+
+    async def crash(envelopes: list[Envelope]) -> None:
+        raise RuntimeError("the store is away")
+
+    with pytest.raises(RuntimeError):
+        await transport.take_dead_letters(NHC, crash)
+    assert await transport.dead_letters(NHC) == [sent]  # not stored: not taken
+    kept: list[Envelope] = []
+
+    async def keep(envelopes: list[Envelope]) -> None:
+        kept.extend(envelopes)
+
+    assert await transport.take_dead_letters(NHC, keep) == 1
+    assert kept == [sent]
     assert await transport.dead_letters(NHC) == []
+    assert await transport.take_dead_letters(NHC, keep) == 0
     assert await transport.depth(NHC) == 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from structlog.testing import capture_logs
 
 from bus.base import ManagedTransport
@@ -19,7 +20,7 @@ from contracts.commands import SUBMIT_TYPES, routing_key
 from contracts.envelope import Envelope
 from contracts.steps import Step
 from gateway.bootstrap import Runtime, bootstrap
-from gateway.deadletters import list_dead_letters, redrive
+from gateway.deadletters import DeadLetterMover, list_dead_letters, redrive
 from gateway.settings import GatewaySettings
 from gateway.store.db import Database
 from gateway.store.tables import OutboxRow
@@ -87,8 +88,18 @@ async def test_dead_letters_are_moved_once_redriven_and_counted_again_when_they_
             await mover.move_once()
             return len(await list_dead_letters(runtime.db)) == count
 
+        async def on_the_broker() -> bool:
+            return len(await runtime.transport.dead_letters(NHC)) == 2
+
         with capture_logs():  # the consumer's failures are expected
-            await wait_for(lambda: moved(2), within=20, what="both dead-lettered")
+            await wait_for(on_the_broker, within=20, what="both dead-lettered")
+            # A mover whose store is away takes nothing off the broker.
+            unreachable = Database(f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'x.db'}")
+            away = DeadLetterMover(unreachable, runtime.transport, runtime.clock)
+            with pytest.raises(OperationalError):
+                await away.move_once()
+            assert await on_the_broker()
+            assert await mover.move_once() == 2
             assert await mover.move_once() == 0  # nothing left on the broker
             rows = await list_dead_letters(runtime.db)
             assert sorted(r.message_id for r in rows) == sorted(e.message_id for e in sent)
