@@ -88,11 +88,17 @@ async def gateway(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
         stdout=log,
         stderr=log,
     )
+    async def up() -> bool:
+        if process.returncode is not None:  # it died: say why, do not wait on it
+            raise AssertionError((tmp_path / "gateway.log").read_text()[-3000:])
+        return await healthy(url)
+
     try:
-        await wait_for(lambda: healthy(url), within=30, what="gateway up")
+        await wait_for(up, within=30, what="gateway up")
         yield url, keys
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         await process.wait()
         log.close()
 
