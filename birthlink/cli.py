@@ -118,12 +118,14 @@ def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa 
     from adapters.registry import AdapterRuntime
     from bus.factory import make_transport
     from bus.topology import Topology
+    from contracts.sealing import Keyring
 
     async def run() -> None:
         settings = AdapterSettings()
         if settings.metrics_port:  # circuit states, refused calls
             prometheus_client.start_http_server(settings.metrics_port)
-        transport = make_transport(settings.amqp_url, Topology(settings.amqp_prefix))
+        keyring = Keyring.parse(settings.bus_keys.get_secret_value())
+        transport = make_transport(settings.amqp_url, keyring, Topology(settings.amqp_prefix))
         await transport.start()
         adapters = AdapterRuntime([department], transport, settings)
         await adapters.start()

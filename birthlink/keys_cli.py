@@ -171,7 +171,7 @@ def revoke(
 @keys_app.command("new-data-key")
 def new_data_key(kid: Annotated[str, typer.Argument(help="An id for the new key.")]) -> None:
     """Print a new random data key as `kid:base64`, to put first in BIRTHLINK_DATA_KEYS."""
-    from gateway.store.crypto import Keyring
+    from contracts.sealing import Keyring
 
     typer.echo(Keyring.generate(kid))
 

@@ -13,6 +13,7 @@ import structlog
 from bus.base import ManagedTransport
 from bus.factory import make_transport
 from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology
+from contracts.sealing import Keyring
 from gateway.clock import Clock, SystemClock
 from gateway.deadletters import DeadLetterMover
 from gateway.notifier import HttpSmsProvider, Notifier
@@ -116,7 +117,7 @@ class Runtime:
 def database_for(settings: GatewaySettings) -> Database:
     """The saga store the settings name, with the settings' data keys."""
     db = Database(settings.database_url, schema=settings.database_schema)
-    crypto.bind(db, crypto.Keyring.parse(settings.data_keys.get_secret_value()))
+    crypto.bind(db, Keyring.parse(settings.data_keys.get_secret_value()))
     return db
 
 
@@ -129,8 +130,12 @@ def bootstrap(
 ) -> Runtime:
     """Build the runtime; nothing connects until `start`."""
     db = db or database_for(settings)
-    crypto.bind(db, crypto.Keyring.parse(settings.data_keys.get_secret_value()))
-    transport = transport or make_transport(settings.amqp_url, Topology(settings.amqp_prefix))
+    crypto.bind(db, Keyring.parse(settings.data_keys.get_secret_value()))
+    transport = transport or make_transport(
+        settings.amqp_url,
+        Keyring.parse(settings.bus_keys.get_secret_value()),
+        Topology(settings.amqp_prefix),
+    )
     clock = clock or SystemClock()
     plan = make_plan(card_waits_for_insurance=settings.card_waits_for_insurance)
     relay = Relay(

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bus.sealed import DEV_BUS_KEYS
 from gateway.store.crypto import DEV_DATA_KEYS
 
 DEPARTMENTS = ("nhc", "cdc", "mps", "nhsa", "hrss")
@@ -46,6 +47,8 @@ class GatewaySettings(BaseSettings):
     lookup_key: SecretStr = SecretStr("dev-lookup-key")
     # Encryption at rest (gateway.store.crypto): "kid:base64key,..." (first is current).
     data_keys: SecretStr = SecretStr(DEV_DATA_KEYS)
+    # Sealing of messages on the bus (bus.sealed), the same ring as the adapters'.
+    bus_keys: SecretStr = SecretStr(DEV_BUS_KEYS)
 
     max_body_bytes: int = 64 * 1024
     max_body_depth: int = 16  # nesting of JSON objects and arrays in a request body

@@ -1,7 +1,9 @@
 """Settings of an adapter process (environment, prefix `BIRTHLINK_`)."""
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bus.sealed import DEV_BUS_KEYS
 from contracts.steps import Department
 
 
@@ -25,6 +27,8 @@ class AdapterSettings(BaseSettings):
     retry_max_wait_s: float = 2
     amqp_url: str | None = None
     amqp_prefix: str = ""
+    # Sealing of messages on the bus (bus.sealed), the same ring as the gateway's.
+    bus_keys: SecretStr = SecretStr(DEV_BUS_KEYS)
     prefetch: int = 32
     # Sparing departments (adapters._runtime.breaker): requests in flight per
     # department, failures in a row that open its circuit, and for how long.

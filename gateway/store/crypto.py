@@ -3,7 +3,7 @@
 Every JSON column that can hold names, ID numbers, phones or addresses (the
 posted event and its versions, the outgoing commands in the outbox, the steps'
 outputs) is an `EncryptedJSON` column: the whole document is sealed with
-AES-256-GCM (`cryptography`) and stored as `{"kid", "nonce", "ct"}`, the key id
+AES-256-GCM (`contracts.sealing`) and stored as `{"kid", "nonce", "ct"}`, the key id
 beside the ciphertext. The column's name is the associated data, so a sealed
 value moved to another column does not open.
 
@@ -26,22 +26,16 @@ Rotation without downtime:
 """
 
 import base64
-import binascii
 import hashlib
-import json
-import os
 import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, MetaData, Table, and_, func, select, type_coerce, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from contracts.sealing import Keyring
 from gateway.store.db import Database
 
 # A fixed development key so that `birthlink up` works out of the box; any
@@ -49,72 +43,6 @@ from gateway.store.db import Database
 DEV_DATA_KEYS = (
     "dev:" + base64.b64encode(hashlib.sha256(b"birthlink development data key").digest()).decode()
 )
-
-
-class DataKeyError(Exception):
-    """A value cannot be sealed or opened: unknown key id, wrong key, or tampering."""
-
-
-@dataclass(frozen=True)
-class Keyring:
-    """The data keys by id; `current` seals, every key opens."""
-
-    current: str
-    keys: Mapping[str, bytes]
-
-    @classmethod
-    def parse(cls, text: str) -> "Keyring":
-        """Read `kid:base64key,kid:base64key` (the first is current)."""
-        keys: dict[str, bytes] = {}
-        for item in (part.strip() for part in text.split(",")):
-            kid, sep, encoded = item.partition(":")
-            if not sep or not kid:
-                raise ValueError("data keys are written kid:base64key, separated by commas")
-            try:
-                key = base64.b64decode(encoded, validate=True)
-            except binascii.Error:
-                raise ValueError(f"data key {kid!r} is not base64") from None
-            if len(key) not in (16, 24, 32):
-                raise ValueError(f"data key {kid!r} must be 16, 24 or 32 bytes, not {len(key)}")
-            if kid in keys:
-                raise ValueError(f"data key id {kid!r} appears twice")
-            keys[kid] = key
-        return cls(current=next(iter(keys)), keys=keys)
-
-    @staticmethod
-    def generate(kid: str) -> str:
-        """A new `kid:base64key` entry with a random 256-bit key."""
-        return f"{kid}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
-
-    def seal(self, document: Any, *, context: str) -> dict[str, str]:
-        """Encrypt a JSON document under the current key."""
-        nonce = os.urandom(12)
-        plain = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        ct = AESGCM(self.keys[self.current]).encrypt(nonce, plain, context.encode())
-        return {"kid": self.current, "nonce": _b64(nonce), "ct": _b64(ct)}
-
-    def open(self, sealed: Mapping[str, Any], *, context: str) -> Any:
-        """Decrypt a sealed document (under whichever key it names)."""
-        if not is_sealed(sealed):
-            raise DataKeyError(f"{context}: value is not encrypted")
-        key = self.keys.get(sealed["kid"])
-        if key is None:
-            raise DataKeyError(f"{context}: unknown data key id {sealed['kid']!r}")
-        try:
-            plain = AESGCM(key).decrypt(
-                base64.b64decode(sealed["nonce"]), base64.b64decode(sealed["ct"]), context.encode()
-            )
-        except (InvalidTag, binascii.Error, ValueError):
-            raise DataKeyError(f"{context}: cannot decrypt under key {sealed['kid']!r}") from None
-        return json.loads(plain)
-
-
-def is_sealed(value: Any) -> bool:
-    return isinstance(value, Mapping) and {"kid", "nonce", "ct"} <= value.keys()
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 _bound: "weakref.WeakKeyDictionary[Dialect, Keyring]" = weakref.WeakKeyDictionary()

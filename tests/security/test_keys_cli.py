@@ -6,10 +6,10 @@ from pathlib import Path
 import httpx
 
 from birthlink.samples import DEMO_HOSPITAL
+from contracts.sealing import Keyring
 from gateway.api.app import create_app
 from gateway.bootstrap import bootstrap
 from gateway.settings import GatewaySettings
-from gateway.store.crypto import Keyring
 from tests.support.cli import run_birthlink
 
 

@@ -18,10 +18,12 @@ from adapters._runtime.settings import AdapterSettings
 from adapters.registry import AdapterRuntime
 from birthlink.samples import DEMO_HOSPITAL
 from birthlink.up import AdaptersCompanion
-from bus.base import Transport
+from bus.base import ManagedTransport
 from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
+from bus.sealed import DEV_BUS_KEYS, SealedTransport
 from bus.topology import DEPARTMENTS, Topology
+from contracts.sealing import Keyring
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.clock import ManualClock
@@ -104,7 +106,7 @@ async def running_stack(
     """Bring the whole system up for one test, and down again. With `clock`, the
     gateway, the sandbox and the adapters' circuit breakers all read it."""
     async with AsyncExitStack() as stack:
-        transport: Transport
+        transport: ManagedTransport
         if kind == "rabbitmq-postgres":
             dsn, schema = await stack.enter_async_context(postgres_schema())
             db = Database(dsn.replace("postgresql://", "postgresql+asyncpg://"), schema=schema)
@@ -114,6 +116,7 @@ async def running_stack(
         else:
             db = Database(f"sqlite+aiosqlite:///{tmp_path / 'birthlink.db'}")
             transport = InProcessTransport()
+        transport = SealedTransport(transport, Keyring.parse(DEV_BUS_KEYS))  # as deployed
         gateway_sock, sandbox_sock = bound_socket(), bound_socket()
         settings = GatewaySettings(
             database_url=db.url,

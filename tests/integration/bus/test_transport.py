@@ -18,6 +18,7 @@ import pytest
 from bus.base import ManagedTransport, NotConfirmedError, Outgoing, Unroutable
 from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
+from bus.sealed import SealedTransport
 from bus.topology import (
     COMMANDS_EXCHANGE,
     ORCHESTRATOR_QUEUE,
@@ -28,6 +29,7 @@ from bus.topology import (
 )
 from contracts.commands import routing_key
 from contracts.envelope import Envelope
+from contracts.sealing import Keyring, SealingError
 from contracts.steps import Step
 
 pytestmark = pytest.mark.integration
@@ -466,3 +468,61 @@ async def test_consumers_resume_after_the_broker_closes_the_connection(
     assert after_restart in received
     after = await connection_pid(rabbit.connection_name)
     assert after not in (None, before)
+
+
+# Sealed messages (bus.sealed): the same on both transports.
+
+OLD_KEY, NEW_KEY = Keyring.generate("k0"), Keyring.generate("k1")
+
+
+async def test_what_waits_in_a_queue_is_sealed_and_handlers_get_it_open(
+    transport: ManagedTransport,
+) -> None:
+    sealed = SealedTransport(transport, Keyring.parse(NEW_KEY))
+    on_the_wire, opened = Inbox(), Inbox()
+    await transport.subscribe(NHC, on_the_wire)  # what the broker holds
+    await sealed.subscribe(CDC, opened)
+    sent = command(data={"record": {"name": "李伟", "id_number": "110105199001011234"}})
+    await sealed.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    await sealed.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=routing_key("cdc", "submit"))
+
+    [raw] = await on_the_wire.wait_for(1)
+    assert set(raw.data) == {"kid", "nonce", "ct"}
+    assert raw.data["kid"] == "k1"
+    body = raw.model_dump_json()
+    assert "李伟" not in body
+    assert "110105199001011234" not in body
+    assert (raw.message_id, raw.type, raw.birth_id, raw.step) == (
+        sent.message_id,
+        sent.type,
+        sent.birth_id,
+        sent.step,
+    )
+    [received] = await opened.wait_for(1)
+    assert received == sent
+
+
+async def test_a_message_under_a_key_not_in_the_ring_is_dead_lettered_until_the_key_is_back(
+    transport: ManagedTransport,
+) -> None:
+    writer = SealedTransport(transport, Keyring.parse(NEW_KEY))
+    reader = SealedTransport(transport, Keyring.parse(OLD_KEY))  # not yet given the new key
+    handled = Inbox()
+    await reader.subscribe(NHC, handled)
+    sent = command()
+    await writer.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+
+    async def dead_lettered() -> bool:
+        return bool(await transport.dead_letters(NHC))
+
+    await until(dead_lettered)
+    assert handled.received == []  # never handed over unopened
+
+    async def keep(envelopes: list[Envelope]) -> None:
+        raise AssertionError("nothing opens, so nothing is handed over")
+
+    with pytest.raises(SealingError, match="k1"):
+        await reader.take_dead_letters(NHC, keep)
+    assert len(await transport.dead_letters(NHC)) == 1  # left on the broker
+    rotated = SealedTransport(transport, Keyring.parse(f"{OLD_KEY},{NEW_KEY}"))
+    assert await rotated.dead_letters(NHC) == [sent]

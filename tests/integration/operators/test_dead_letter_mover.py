@@ -15,9 +15,11 @@ from structlog.testing import capture_logs
 from bus.base import ManagedTransport
 from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
+from bus.sealed import DEV_BUS_KEYS, SealedTransport
 from bus.topology import COMMANDS_EXCHANGE, Topology, department_queue
 from contracts.commands import SUBMIT_TYPES, routing_key
 from contracts.envelope import Envelope
+from contracts.sealing import Keyring
 from contracts.steps import Step
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.deadletters import DeadLetterMover, list_dead_letters, redrive
@@ -47,6 +49,7 @@ async def runtime_on(kind: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         else:
             db = Database(f"sqlite+aiosqlite:///{tmp_path / 'dead.db'}")
             transport = InProcessTransport(topology)
+        transport = SealedTransport(transport, Keyring.parse(DEV_BUS_KEYS))
         runtime = bootstrap(GatewaySettings(database_url=db.url), transport=transport, db=db)
         await runtime.start(roles=())
         stack.push_async_callback(runtime.stop)

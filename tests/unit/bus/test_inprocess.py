@@ -7,18 +7,21 @@ import structlog
 
 from bus import InProcessTransport, make_transport
 from bus.base import NotConfirmedError
+from bus.sealed import DEV_BUS_KEYS, SealedTransport
 from bus.topology import COMMANDS_EXCHANGE, Topology, department_queue
 from contracts.envelope import Envelope
+from contracts.sealing import Keyring
 from contracts.steps import Step
 
 NHC = department_queue("nhc")
 
 
-def test_no_broker_url_means_the_in_process_transport() -> None:
+def test_no_broker_url_means_the_in_process_transport_sealed() -> None:
     topology = Topology(prefix="x.")
-    transport = make_transport(None, topology)
-    assert isinstance(transport, InProcessTransport)
-    assert transport.topology is topology
+    transport = make_transport(None, Keyring.parse(DEV_BUS_KEYS), topology)
+    assert isinstance(transport, SealedTransport)
+    assert isinstance(transport.inner, InProcessTransport)
+    assert transport.inner.topology is topology
 
 
 async def test_a_failing_handler_is_logged_with_the_message_it_was_handling() -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.store.crypto import DataKeyError, Keyring
+from contracts.sealing import Keyring, SealingError
 
 OLD, NEW = Keyring.generate("k0"), Keyring.generate("k1")
 DOC = {"mother": {"name": "王芳", "id_number": "110105199001011234"}, "n": [1, 2]}
@@ -32,7 +32,7 @@ def test_two_seals_of_one_document_differ() -> None:
 
 def test_a_value_moved_to_another_column_does_not_open() -> None:
     keyring = Keyring.parse(NEW)
-    with pytest.raises(DataKeyError, match="cannot decrypt"):
+    with pytest.raises(SealingError, match="cannot decrypt"):
         keyring.open(keyring.seal(DOC, context="steps.output"), context="births.event")
 
 
@@ -40,18 +40,18 @@ def test_a_tampered_value_does_not_open() -> None:
     keyring = Keyring.parse(NEW)
     sealed = keyring.seal(DOC, context="c")
     flipped = sealed["ct"][:-4] + ("AAAA" if sealed["ct"][-4:] != "AAAA" else "BBBB")
-    with pytest.raises(DataKeyError):
+    with pytest.raises(SealingError):
         keyring.open({**sealed, "ct": flipped}, context="c")
 
 
 def test_a_value_under_a_dropped_key_names_the_key_id() -> None:
     sealed = Keyring.parse(OLD).seal(DOC, context="c")
-    with pytest.raises(DataKeyError, match="k0"):
+    with pytest.raises(SealingError, match="k0"):
         Keyring.parse(NEW).open(sealed, context="c")
 
 
 def test_plaintext_is_refused_rather_than_read() -> None:
-    with pytest.raises(DataKeyError, match="not encrypted"):
+    with pytest.raises(SealingError, match="not encrypted"):
         Keyring.parse(NEW).open(DOC, context="c")
 
 
