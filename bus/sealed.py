@@ -14,23 +14,18 @@ add the new key second everywhere, then move it first, then drop the old one
 once nothing sealed under it is left in the queues or their dead letters.
 
 A message that does not open (its key is not in the ring) fails its handler:
-it is redelivered up to the delivery limit, then dead-lettered, and the
-dead-letter mover leaves it on the broker until the key is back.
+it is redelivered up to the delivery limit, then dead-lettered; the
+dead-letter mover then leaves that queue's dead letters on the broker, and logs
+`dead_letters.move_failed` naming the key id, until the key is back.
 """
 
-import base64
-import hashlib
 from collections.abc import Iterable
 
 from bus.base import BusError, Handler, Keeper, ManagedTransport, Outgoing
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring
 
-# A fixed development ring so that `birthlink up` works out of the box; any
-# deployment sets its own.
-DEV_BUS_KEYS = (
-    "dev:" + base64.b64encode(hashlib.sha256(b"birthlink development bus key").digest()).decode()
-)
+DEV_BUS_KEYS = Keyring.development("bus")  # any deployment sets its own
 
 
 class SealedTransport:

@@ -9,6 +9,7 @@ Keys are written `kid:base64key,kid:base64key`; the first is current.
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -48,6 +49,13 @@ class Keyring:
                 raise ValueError(f"key id {kid!r} appears twice")
             keys[kid] = key
         return cls(current=next(iter(keys)), keys=keys)
+
+    @staticmethod
+    def development(purpose: str) -> str:
+        """A fixed `dev:` entry derived from `purpose`, so that `birthlink up`
+        works out of the box; every deployment sets its own keys."""
+        key = hashlib.sha256(f"birthlink development {purpose} key".encode()).digest()
+        return f"dev:{base64.b64encode(key).decode()}"
 
     @staticmethod
     def generate(kid: str) -> str:

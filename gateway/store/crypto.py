@@ -25,8 +25,6 @@ Rotation without downtime:
 4. when it reports nothing under the old key id, drop the old key.
 """
 
-import base64
-import hashlib
 import weakref
 from typing import Any
 
@@ -38,11 +36,7 @@ from sqlalchemy.types import TypeDecorator
 from contracts.sealing import Keyring
 from gateway.store.db import Database
 
-# A fixed development key so that `birthlink up` works out of the box; any
-# deployment sets its own (see gateway.settings).
-DEV_DATA_KEYS = (
-    "dev:" + base64.b64encode(hashlib.sha256(b"birthlink development data key").digest()).decode()
-)
+DEV_DATA_KEYS = Keyring.development("data")  # any deployment sets its own
 
 
 _bound: "weakref.WeakKeyDictionary[Dialect, Keyring]" = weakref.WeakKeyDictionary()
