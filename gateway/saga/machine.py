@@ -296,6 +296,9 @@ class Saga:
             return  # an answer to a command the step no longer waits for
         if reply.operation != "submit":
             return  # a late answer to an amendment or revocation already settled
+        if self._done_after_all(view, reply):
+            self._compensate(now)
+            return
         if view.state in FINAL_STEP_STATES or view.state == StepState.FAILED:
             return  # a late duplicate: the step is settled
         match reply.outcome:
@@ -381,6 +384,21 @@ class Saga:
         view.deadline_at = None
         view.finished_at = None
         self._dispatch(view, now, detail=detail)
+
+    def _done_after_all(self, view: StepView, reply: StepReply) -> bool:
+        """A submission of a cancelled birth that was given up on (no answer
+        within its lease) answered done or accepted after all: take the answer,
+        so that the department's record is revoked or withdrawn like the rest."""
+        if view.state != StepState.CANCELLED or view.department_ref is not None:
+            return False  # not given up on, or withdrawn at the department already
+        if reply.outcome not in ("completed", "accepted"):
+            return False
+        view.output = {**view.output, **reply.output}
+        view.department_ref = reply.reference
+        done = reply.outcome == "completed"
+        state = StepState.COMPLETED if done else StepState.AWAITING_DEPARTMENT
+        self._move(view, state, "answered after the birth was cancelled", next_at=None)
+        return True
 
     def _compensate(self, now: datetime) -> None:
         """One pass of cancellation, dependants before what they depend on."""

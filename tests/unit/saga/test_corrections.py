@@ -267,3 +267,25 @@ def test_a_household_application_rejected_at_review_is_amended_and_reviewed_agai
     saga.on_reply(Step.HOUSEHOLD_REGISTRATION, approved, household.attempt, NOW)
     assert state_of(household) == StepState.COMPLETED
     assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.QUEUED
+
+
+def test_a_submission_given_up_on_after_a_cancellation_but_done_after_all_is_revoked() -> None:
+    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga.advance(NOW)  # the certificate and the vaccination record are sent
+    saga.cancel("wrong mother", NOW)  # in flight: their answers decide
+    saga.on_due(NOW + timedelta(minutes=6))  # no answer within the lease
+    vaccination = saga.steps[Step.VACCINATION_RECORD]
+    certificate = saga.steps[Step.BIRTH_CERTIFICATE]
+    assert state_of(vaccination) == state_of(certificate) == StepState.CANCELLED
+    saga.dispatches.clear()
+
+    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="no"), 1, NOW)
+    assert state_of(certificate) == StepState.CANCELLED  # nothing was made: nothing to undo
+    complete(saga, Step.VACCINATION_RECORD)  # the registry did it after all
+    [revoke] = saga.dispatches
+    assert (revoke.step, revoke.action) == (Step.VACCINATION_RECORD, "revoke")
+    _, data = saga.operation_command(revoke)
+    assert RevokeStep.model_validate(data).reference == "CDC1"
+    saga.on_reply(Step.VACCINATION_RECORD, reply("completed", "revoke"), vaccination.attempt, NOW)
+    assert state_of(vaccination) == StepState.COMPENSATED
+    assert saga.status == BirthStatus.CANCELLED
