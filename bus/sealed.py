@@ -50,7 +50,7 @@ class SealedTransport:
 
     async def publish_many(self, items: Iterable[Outgoing]) -> list[BusError | None]:
         return await self.inner.publish_many(
-            item._replace(envelope=self.seal(item.envelope)) for item in items
+            [item._replace(envelope=self.seal(item.envelope)) for item in items]
         )
 
     async def subscribe(self, queue: str, handler: Handler, *, prefetch: int = 50) -> None:
