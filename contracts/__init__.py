@@ -2,5 +2,6 @@
 
 Imports nothing of ours. `birth` is what hospitals post, `records` the
 department-neutral records a step sends, `envelope`/`commands`/`replies` what
-travels on the bus.
+travels on the bus, `sealing` the encrypted form personal data takes in the
+store and on the bus.
 """
