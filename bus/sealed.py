@@ -15,8 +15,9 @@ once nothing sealed under it is left in the queues or their dead letters.
 
 A message that does not open (its key is not in the ring) fails its handler:
 it is redelivered up to the delivery limit, then dead-lettered; the
-dead-letter mover then leaves that queue's dead letters on the broker, and logs
-`dead_letters.move_failed` naming the key id, until the key is back.
+dead-letter mover then leaves that queue's dead letters on the broker (the other
+queues' move on) and logs `dead_letters.queue_failed` and the key id until the
+key is back.
 """
 
 from collections.abc import Iterable

@@ -57,10 +57,20 @@ class DeadLetterMover:
         self.interval_s = interval_s
 
     async def move_once(self) -> int:
-        """Move what is dead-lettered now; return how many messages were taken."""
-        taken = 0
+        """Move what is dead-lettered now; return how many messages were taken.
+
+        Queue by queue: one that cannot be moved (the store refuses, a message
+        under a bus key no longer in the ring) does not hold back the others;
+        the first such error is raised once every queue has been tried."""
+        taken, failure = 0, None
         for queue in QUEUES:
-            taken += await self.transport.take_dead_letters(queue, partial(self._store, queue))
+            try:
+                taken += await self.transport.take_dead_letters(queue, partial(self._store, queue))
+            except Exception as exc:  # noqa: BLE001 -- raised below, once all were tried
+                log.warning("dead_letters.queue_failed", queue=queue, error=type(exc).__name__)
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         return taken
 
     async def run(self) -> None:

@@ -19,7 +19,7 @@ from bus.sealed import DEV_BUS_KEYS, SealedTransport
 from bus.topology import COMMANDS_EXCHANGE, Topology, department_queue
 from contracts.commands import SUBMIT_TYPES, routing_key
 from contracts.envelope import Envelope
-from contracts.sealing import Keyring
+from contracts.sealing import Keyring, SealingError
 from contracts.steps import Step
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.deadletters import DeadLetterMover, list_dead_letters, redrive
@@ -32,6 +32,7 @@ from tests.support.stack import AMQP_URL, KINDS, postgres_schema
 pytestmark = pytest.mark.integration
 
 NHC = department_queue("nhc")
+CDC = department_queue("cdc")
 
 
 @asynccontextmanager
@@ -56,12 +57,12 @@ async def runtime_on(kind: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         yield runtime
 
 
-def command(birth_id: str) -> Envelope:
+def command(birth_id: str, step: Step = Step.BIRTH_CERTIFICATE) -> Envelope:
     return Envelope(
-        type=SUBMIT_TYPES[Step.BIRTH_CERTIFICATE],
+        type=SUBMIT_TYPES[step],
         birth_id=birth_id,
-        step=Step.BIRTH_CERTIFICATE,
-        data={"idempotency_key": f"{birth_id}:birth_certificate", "record": {}},
+        step=step,
+        data={"idempotency_key": f"{birth_id}:{step.value}", "record": {}},
     )
 
 
@@ -137,3 +138,39 @@ async def test_dead_letters_are_moved_once_redriven_and_counted_again_when_they_
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_dead_letter_under_a_dropped_bus_key_holds_back_only_its_own_queue(
+    tmp_path: Path, kind: str
+) -> None:
+    async with runtime_on(kind, tmp_path) as runtime:
+        mover, sealed = runtime.dead_letters, runtime.transport
+        assert mover is not None
+        assert isinstance(sealed, SealedTransport)
+        stray = SealedTransport(sealed.inner, Keyring.parse(Keyring.generate("gone")))
+
+        async def broken(envelope: Envelope) -> None:
+            raise RuntimeError("a bug in the consumer")
+
+        await sealed.subscribe(NHC, broken)
+        await sealed.subscribe(CDC, broken)
+        await stray.publish(
+            command("b1"), exchange=COMMANDS_EXCHANGE, routing_key=routing_key("nhc", "submit")
+        )
+        await sealed.publish(
+            command("b2", Step.VACCINATION_RECORD),
+            exchange=COMMANDS_EXCHANGE,
+            routing_key=routing_key("cdc", "submit"),
+        )
+
+        async def both_dead() -> bool:
+            return all([await sealed.inner.dead_letters(q) for q in (NHC, CDC)])
+
+        with capture_logs():  # the failures are expected
+            await wait_for(both_dead, within=20, what="both dead-lettered")
+            with pytest.raises(SealingError, match="gone"):
+                await mover.move_once()
+        [moved] = await list_dead_letters(runtime.db)
+        assert (moved.queue, moved.birth_id) == (CDC, "b2")  # moved, though nhc's came first
+        assert len(await sealed.inner.dead_letters(NHC)) == 1  # kept for when the key is back
