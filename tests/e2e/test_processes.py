@@ -1,5 +1,6 @@
 """The production layout of docker-compose.yml, run for real: every role its own
-`birthlink` process on RabbitMQ and PostgreSQL."""
+`birthlink` process on RabbitMQ and PostgreSQL; and `kill -9` of those processes
+mid-flight, which loses no birth and makes no department do anything twice."""
 
 import asyncio
 import random
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from birthlink.samples import birth_event
+from contracts.steps import STEP_OF, Department
 from tests.support.processes import deployment
 from tests.support.servers import wait_for
 
@@ -39,3 +41,49 @@ async def test_births_complete_with_each_role_in_its_own_process(tmp_path: Path)
                 for department in ("nhc", "cdc", "mps", "nhsa", "hrss"):
                     records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
                     assert len(records["records"]) == 5, department
+
+
+async def test_kill_9_of_every_worker_mid_flight_loses_nothing_and_repeats_nothing(
+    tmp_path: Path,
+) -> None:
+    births = 20
+    async with deployment(tmp_path / "logs", later_delay_s=0.3) as deploy:
+        headers = {"Authorization": f"Bearer {deploy.hospital_key}"}
+        async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
+            for department in Department:  # slow enough to be killed mid-call
+                await sandbox.post(f"/{department}/_sandbox/faults", json={"latency_ms": 300})
+        async with httpx.AsyncClient(
+            base_url=deploy.gateway_url, headers=headers, timeout=30
+        ) as http:
+            rng = random.Random(12)
+            posted = await asyncio.gather(
+                *(http.post("/v1/births", json=birth_event(rng)) for _ in range(births))
+            )
+            assert [p.status_code for p in posted] == [202] * births
+            ids = [p.json()["birth_id"] for p in posted]
+
+            async def statuses() -> list[str]:
+                return [(await http.get(f"/v1/births/{i}")).json()["status"] for i in ids]
+
+            async def first_step_done() -> bool:
+                steps = (await http.get(f"/v1/births/{ids[0]}")).json()["steps"]
+                return any(s["state"] == "completed" for s in steps)
+
+            await wait_for(first_step_done, within=60, interval=0.02, what="work under way")
+            # Every process that moves births along, killed with no chance to
+            # finish what it holds (unacked messages, unmarked outbox rows,
+            # department calls in flight), then started again.
+            workers = ["orchestrator", "relay", *(f"adapter-{d}" for d in Department)]
+            await asyncio.gather(*(deploy.kill_and_restart(name) for name in workers))
+            assert (await statuses()).count("completed") < births  # it was mid-flight
+
+            async def all_completed() -> bool:
+                return await statuses() == ["completed"] * births
+
+            await wait_for(all_completed, within=120, interval=0.5, what="every birth completed")
+        async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
+            for department in Department:
+                records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
+                keys = sorted(r["key"] for r in records["records"])
+                # One record per birth, under the birth's own idempotency key.
+                assert keys == sorted(f"{i}:{STEP_OF[department]}" for i in ids), department

@@ -34,8 +34,10 @@ class Deployment:
     hospital_key: str
     logs: Path
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     async def spawn(self, name: str, *args: str) -> None:
+        self.commands[name] = args
         log = (self.logs / f"{name}.log").open("ab")
         self.processes[name] = await asyncio.create_subprocess_exec(
             *BIRTHLINK, "--json-logs", *args, env=self.env, stdout=log, stderr=log
@@ -51,6 +53,11 @@ class Deployment:
             except TimeoutError:
                 process.kill()
                 await process.wait()
+
+    async def kill_and_restart(self, name: str) -> None:
+        """`kill -9` the process, then start it again as it was started."""
+        await self.stop(name, signal.SIGKILL)
+        await self.spawn(name, *self.commands[name])
 
 
 async def _run(env: dict[str, str], *args: str) -> str:
