@@ -27,8 +27,11 @@ async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) 
     birth_id = posted.json()["birth_id"]
 
     async def awaiting() -> dict[str, Any] | None:
+        # And nothing else moving: the vaccination record (in parallel) done too.
         birth = await stack.birth(birth_id)
-        return birth if household(birth)["state"] == "awaiting_department" else None
+        states = {s["step"]: s["state"] for s in birth["steps"]}
+        waiting = states["household_registration"] == "awaiting_department"
+        return birth if waiting and states["vaccination_record"] == "completed" else None
 
     before = await wait_for(awaiting, what="household registration awaiting the department")
     reference = household(before)["department_ref"]
