@@ -180,6 +180,42 @@ async def call_department(
     raise AssertionError("unreachable: the retry policy re-raises the last error")
 
 
+class DepartmentClient:
+    """What every department client shares: its HTTP client, its retry policy and
+    how the department says no (`refusal`). Subclasses name the endpoints."""
+
+    def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy, refusal: ReasonOf) -> None:
+        self._http, self._retry, self._refusal = http, retry, refusal
+
+    async def call(
+        self, method: str, url: str, *, reason_of: ReasonOf | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """`call_department` with this department's client, retries and refusal."""
+        return await call_department(
+            self._http, self._retry, method, url, reason_of=reason_of or self._refusal, **kwargs
+        )
+
+    async def post(
+        self, url: str, *, key: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """A POST that creates or changes something, under its stable `Idempotency-Key`."""
+        return await self.call(
+            "POST", url, headers={"Idempotency-Key": key, **(headers or {})}, **kwargs
+        )
+
+
+def unknown_reference_or(refusal: ReasonOf) -> ReasonOf:
+    """A status look-up's refusal: `404` means the department knows no such
+    reference; anything else is refused as `refusal` says."""
+
+    def reason_of(resp: httpx.Response) -> Refusal | None:
+        if resp.status_code == httpx.codes.NOT_FOUND:
+            return Refusal("the department knows no such application")
+        return refusal(resp)
+
+    return reason_of
+
+
 def parse_json(resp: httpx.Response, model: type[M]) -> M:
     """The response body as `model`; anything else is a `DepartmentProtocolError`."""
     try:

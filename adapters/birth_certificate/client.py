@@ -5,52 +5,27 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters._runtime.http import RetryPolicy, call_department, json_refusal, parse_json
+from adapters._runtime.http import DepartmentClient, RetryPolicy, json_refusal, parse_json
 from adapters.birth_certificate.mapping import CertificateIssued
 
 refusal = json_refusal(message="cwxx", code="cwdm")
 """nhc refuses with `400 {"cwdm": code, "cwxx": reason}`."""
 
 
-class BirthCertificateClient:
+class BirthCertificateClient(DepartmentClient):
     """`POST /csyxzm`, `POST /csyxzm/{zmbh}/bg` (amend), `POST /csyxzm/{zmbh}/zf` (void)."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
-        self._http, self._retry = http, retry
+        super().__init__(http, retry, refusal)
 
     async def issue(self, body: dict[str, Any], *, key: str) -> CertificateIssued:
         """Ask for the certificate; the same `key` always gets the same certificate."""
-        resp = await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            "/csyxzm",
-            json=body,
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
-        return parse_json(resp, CertificateIssued)
+        return parse_json(await self.post("/csyxzm", key=key, json=body), CertificateIssued)
 
     async def amend(self, zmbh: str, changes: dict[str, Any], *, key: str) -> None:
         """Change the certificate's fields in `changes` (a merge patch)."""
-        await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            f"/csyxzm/{quote(zmbh, safe='')}/bg",
-            json=changes,
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
+        await self.post(f"/csyxzm/{quote(zmbh, safe='')}/bg", key=key, json=changes)
 
     async def void(self, zmbh: str, reason: str, *, key: str) -> None:
         """Void the certificate (the birth was reported in error)."""
-        await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            f"/csyxzm/{quote(zmbh, safe='')}/zf",
-            json={"yy": reason},
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
+        await self.post(f"/csyxzm/{quote(zmbh, safe='')}/zf", key=key, json={"yy": reason})

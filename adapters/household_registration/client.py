@@ -6,11 +6,11 @@ from urllib.parse import quote
 import httpx
 
 from adapters._runtime.http import (
-    Refusal,
+    DepartmentClient,
     RetryPolicy,
-    call_department,
     json_refusal,
     parse_json,
+    unknown_reference_or,
 )
 from adapters.household_registration.mapping import ApplicationAccepted, ApplicationStatus
 
@@ -18,66 +18,33 @@ refusal = json_refusal(message="yy")
 """mps refuses with `400 {"yy": reason}`."""
 
 
-def status_refusal(resp: httpx.Response) -> Refusal | None:
-    """A status look-up refused: `404` means the department knows no such application."""
-    if resp.status_code == httpx.codes.NOT_FOUND:
-        return Refusal("the department knows no such application")
-    return refusal(resp)
-
-
-class HouseholdClient:
+class HouseholdClient(DepartmentClient):
     """`POST /hukou/applications`, `GET /hukou/applications/{sqbh}`, `…/{sqbh}/bg`
     (amend), `…/{sqbh}/withdraw`."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
-        self._http, self._retry = http, retry
+        super().__init__(http, retry, refusal)
 
     async def apply(self, body: dict[str, Any], *, key: str) -> ApplicationAccepted:
         """File the application; the same `key` always gets the same application."""
-        resp = await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            "/hukou/applications",
-            json=body,
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
+        resp = await self.post("/hukou/applications", key=key, json=body)
         return parse_json(resp, ApplicationAccepted)
 
     async def status(self, sqbh: str) -> ApplicationStatus:
         """How the review stands; an unknown `sqbh` is a `PermanentError` (404)."""
-        resp = await call_department(
-            self._http,
-            self._retry,
-            "GET",
-            f"/hukou/applications/{quote(sqbh, safe='')}",
-            reason_of=status_refusal,
-        )
+        url = f"/hukou/applications/{quote(sqbh, safe='')}"
+        resp = await self.call("GET", url, reason_of=unknown_reference_or(refusal))
         return parse_json(resp, ApplicationStatus)
 
     async def amend(self, sqbh: str, changes: dict[str, Any], *, key: str) -> ApplicationStatus:
         """Change the application's fields in `changes` (a merge patch); the answer
         says where it stands (a rejected application goes back to review)."""
-        resp = await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            f"/hukou/applications/{quote(sqbh, safe='')}/bg",
-            json=changes,
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
+        resp = await self.post(
+            f"/hukou/applications/{quote(sqbh, safe='')}/bg", key=key, json=changes
         )
         return parse_json(resp, ApplicationStatus)
 
     async def withdraw(self, sqbh: str, reason: str, *, key: str) -> None:
         """Withdraw the application (the birth was reported in error)."""
-        await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            f"/hukou/applications/{quote(sqbh, safe='')}/withdraw",
-            json={"yy": reason},
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
+        url = f"/hukou/applications/{quote(sqbh, safe='')}/withdraw"
+        await self.post(url, key=key, json={"yy": reason})

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters._runtime.http import RetryPolicy, call_department, json_refusal, parse_json
+from adapters._runtime.http import DepartmentClient, RetryPolicy, json_refusal, parse_json
 from adapters.medical_insurance.mapping import Enrolled
 
 refusal = json_refusal(message="err_msg", code="infcode")
@@ -14,45 +14,21 @@ refusal = json_refusal(message="err_msg", code="infcode")
 (also a refusal: the saga cannot fix it by retrying)."""
 
 
-class InsuranceClient:
+class InsuranceClient(DepartmentClient):
     """`POST /insurance/enrol`, `…/{psn_no}/update` (amend), `…/{psn_no}/stop`."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
-        self._http, self._retry = http, retry
+        super().__init__(http, retry, refusal)
 
     async def enrol(self, body: dict[str, Any], *, key: str) -> Enrolled:
         """Enrol the child; the same `key` always gets the same enrolment."""
-        resp = await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            "/insurance/enrol",
-            json=body,
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
-        return parse_json(resp, Enrolled)
+        return parse_json(await self.post("/insurance/enrol", key=key, json=body), Enrolled)
 
     async def update(self, psn_no: str, changes: dict[str, Any], *, key: str) -> None:
         """Change the enrolment's fields in `changes` (a merge patch)."""
-        await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            f"/insurance/enrol/{quote(psn_no, safe='')}/update",
-            json=changes,
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
+        await self.post(f"/insurance/enrol/{quote(psn_no, safe='')}/update", key=key, json=changes)
 
     async def stop(self, psn_no: str, reason: str, *, key: str) -> None:
         """End the enrolment (the birth was reported in error)."""
-        await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            f"/insurance/enrol/{quote(psn_no, safe='')}/stop",
-            json={"reason": reason},
-            headers={"Idempotency-Key": key},
-            reason_of=refusal,
-        )
+        url = f"/insurance/enrol/{quote(psn_no, safe='')}/stop"
+        await self.post(url, key=key, json={"reason": reason})

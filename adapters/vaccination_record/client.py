@@ -2,10 +2,10 @@
 
 import httpx
 
-from adapters._runtime.http import Refusal, RetryPolicy, call_department
+from adapters._runtime.http import DepartmentClient, Refusal, RetryPolicy
 from adapters.vaccination_record.mapping import error_reason, record_number
 
-XML = "application/xml"
+XML = {"Content-Type": "application/xml", "Accept": "application/xml"}
 
 
 def refusal(resp: httpx.Response) -> Refusal | None:
@@ -13,40 +13,22 @@ def refusal(resp: httpx.Response) -> Refusal | None:
     return error_reason(resp.content)
 
 
-class VaccinationClient:
+class VaccinationClient(DepartmentClient):
     """`POST /ImmunizationService/register`, `…/update` (amend), `…/cancel`."""
 
     def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy) -> None:
-        self._http, self._retry = http, retry
+        super().__init__(http, retry, refusal)
 
     async def register(self, registration: bytes, *, key: str) -> str:
         """Register the child's birth doses; returns the registry's record number."""
-        resp = await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            "/ImmunizationService/register",
-            content=registration,
-            headers={"Idempotency-Key": key, "Content-Type": XML, "Accept": XML},
-            reason_of=refusal,
-        )
+        url = "/ImmunizationService/register"
+        resp = await self.post(url, key=key, content=registration, headers=XML)
         return record_number(resp.content)
 
     async def update(self, registration: bytes, *, key: str) -> None:
         """Replace the registration (the body names its `<RecordNo>`)."""
-        await self._post("/ImmunizationService/update", registration, key)
+        await self.post("/ImmunizationService/update", key=key, content=registration, headers=XML)
 
     async def cancel(self, cancellation: bytes, *, key: str) -> None:
         """Cancel the record (the birth was reported in error)."""
-        await self._post("/ImmunizationService/cancel", cancellation, key)
-
-    async def _post(self, path: str, body: bytes, key: str) -> None:
-        await call_department(
-            self._http,
-            self._retry,
-            "POST",
-            path,
-            content=body,
-            headers={"Idempotency-Key": key, "Content-Type": XML, "Accept": XML},
-            reason_of=refusal,
-        )
+        await self.post("/ImmunizationService/cancel", key=key, content=cancellation, headers=XML)
