@@ -12,7 +12,6 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from birthlink.samples import DEMO_HOSPITAL
@@ -22,7 +21,7 @@ from gateway.keys import create_key
 from gateway.settings import GatewaySettings
 from gateway.store.migrate import migrate
 from tests.support.processes import BIRTHLINK
-from tests.support.servers import bound_socket, url_of, wait_for
+from tests.support.servers import bound_socket, healthy, url_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,14 +36,6 @@ async def run(*command: str, env: dict[str, str], cwd: Path | None = None) -> tu
     )
     out, _ = await process.communicate()
     return process.returncode or 0, out.decode()
-
-
-async def healthy(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=2) as http:
-            return (await http.get(f"{url}/healthz")).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def make_keys(database_url: str) -> dict[str, str]:
@@ -88,6 +79,7 @@ async def gateway(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
         stdout=log,
         stderr=log,
     )
+
     async def up() -> bool:
         if process.returncode is not None:  # it died: say why, do not wait on it
             raise AssertionError((tmp_path / "gateway.log").read_text()[-3000:])

@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
-import httpx
-
 from birthlink.samples import DEMO_HOSPITAL
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import DEPARTMENTS, Topology
 from tests.support.cli import run_birthlink
-from tests.support.servers import bound_socket, url_of, wait_for
+from tests.support.servers import bound_socket, healthy, url_of, wait_for
 from tests.support.stack import AMQP_URL, PG_DSN, postgres_schema
 
 BIRTHLINK = [sys.executable, "-m", "birthlink"]
@@ -67,14 +65,6 @@ async def _run(env: dict[str, str], *args: str) -> str:
     return ran.out
 
 
-async def _healthy(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=2) as http:
-            return (await http.get(f"{url}/healthz")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @asynccontextmanager
 async def deployment(logs: Path, *, later_delay_s: float = 1.0) -> AsyncIterator[Deployment]:
     """Start every role as its own process; stop them all afterwards."""
@@ -111,8 +101,8 @@ async def deployment(logs: Path, *, later_delay_s: float = 1.0) -> AsyncIterator
         await deploy.spawn("orchestrator", "orchestrator")
         for department in DEPARTMENTS:
             await deploy.spawn(f"adapter-{department}", "adapter", department)
-        await wait_for(lambda: _healthy(gateway_url), within=30, what="gateway up")
-        await wait_for(lambda: _healthy(sandbox_url), within=30, what="sandbox up")
+        await wait_for(lambda: healthy(gateway_url), within=30, what="gateway up")
+        await wait_for(lambda: healthy(sandbox_url), within=30, what="sandbox up")
         yield deploy
 
 

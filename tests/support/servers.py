@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -45,6 +46,15 @@ async def serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+async def healthy(url: str) -> bool:
+    """Whether the service at `url` answers `GET /healthz` with 200 now."""
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            return (await http.get(f"{url}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def wait_for(
