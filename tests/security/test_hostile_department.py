@@ -14,28 +14,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from birthlink.samples import birth_event
+from tests.cases.hostile_xml import BILLION_LAUGHS, EXTERNAL_ENTITY
 from tests.support.servers import bound_socket, serve, wait_for
 from tests.support.stack import KINDS, running_stack
 
 pytestmark = pytest.mark.e2e
 
-BOMB = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<Result><RecordNo>&lol9;</RecordNo></Result>"""
-EXTERNAL = b"""<?xml version="1.0"?>
-<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<Result><RecordNo>&xxe;</RecordNo></Result>"""
 GOOD = b"<Result><RecordNo>CDC330106000001</RecordNo></Result>"
 
 
@@ -43,7 +27,7 @@ class HostileCdc:
     """The immunisation registry's register endpoint, answering what it is told."""
 
     def __init__(self) -> None:
-        self.answer = BOMB
+        self.answer = BILLION_LAUGHS
         self.requests = 0
         self.app = Starlette(
             routes=[Route("/ImmunizationService/register", self.register, methods=["POST"])]
@@ -79,7 +63,7 @@ async def test_xml_bombs_and_external_entities_fail_the_step_and_the_adapter_sta
         ) as stack,
     ):
         rng = random.Random(63)
-        for answer in (BOMB, EXTERNAL):
+        for answer in (BILLION_LAUGHS, EXTERNAL_ENTITY):
             cdc.answer = answer
             seen = cdc.requests
             posted = await stack.post(birth_event(rng))

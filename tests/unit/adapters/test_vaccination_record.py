@@ -19,28 +19,11 @@ from adapters.vaccination_record.mapping import (
 )
 from contracts.commands import SubmitStep
 from contracts.steps import Step
+from tests.cases.hostile_xml import BILLION_LAUGHS, EXTERNAL_ENTITY
 from tests.unit.adapters import samples
 from tests.unit.adapters.conftest import MockDepartment
 
 KEY = "b-1:vaccination_record"
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE Result [
-  <!ENTITY lol "lol">
-  <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-  <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-  <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
-  <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
-  <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
-  <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
-  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<Result><RecordNo>&lol9;</RecordNo></Result>"""
-
-EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
-<!DOCTYPE Result [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
-<Result><RecordNo>&secret;</RecordNo></Result>"""
 
 
 def parsed(record_xml: bytes) -> ElementTree.Element:
