@@ -15,7 +15,7 @@ from gateway.api.deps import (
     read_json,
     visible_birth,
 )
-from gateway.api.problems import ProblemError
+from gateway.api.problems import ProblemError, invalid_event
 from gateway.api.views import birth_view, history_view, links
 from gateway.intake import accept
 
@@ -52,12 +52,7 @@ async def post_birth(
     try:
         event = parse_birth_event(data, now=runtime.clock.now())
     except BirthEventInvalid as invalid:
-        raise ProblemError(
-            422,
-            "Invalid birth event",
-            f"{len(invalid.problems)} field(s) are wrong.",
-            errors=[p.model_dump() for p in invalid.problems],
-        ) from None
+        raise invalid_event(invalid, "Invalid birth event") from None
     if event.hospital.code != principal.hospital_code:
         raise ProblemError(
             403,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from contracts.problems import BirthEventInvalid
 from gateway import corrections
 from gateway.api.deps import PrincipalDep, RuntimeDep, read_json, visible_birth
-from gateway.api.problems import ProblemError
+from gateway.api.problems import ProblemError, invalid_event
 from gateway.api.views import links
 from gateway.intake import Intake
 from gateway.saga.machine import CorrectionRefusedError
@@ -88,12 +88,8 @@ async def post_correction(
             actor=principal.actor,
         )
     except BirthEventInvalid as invalid:
-        raise ProblemError(
-            422,
-            "Invalid correction",
-            f"{len(invalid.problems)} field(s) of the corrected event are wrong.",
-            errors=[p.model_dump() for p in invalid.problems],
-        ) from None
+        fields = "field(s) of the corrected event"
+        raise invalid_event(invalid, "Invalid correction", fields) from None
     except CorrectionRefusedError as refused:
         raise ProblemError(409, "Correction refused", refused.reason) from None
     if result is None:

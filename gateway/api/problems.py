@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from contracts.problems import BirthEventInvalid
+
 log = structlog.get_logger()
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,6 +31,16 @@ class ProblemError(Exception):
         super().__init__(title)
         self.status, self.title, self.detail = status, title, detail
         self.errors, self.headers, self.extra = errors, headers, extra
+
+
+def invalid_event(invalid: BirthEventInvalid, title: str, fields: str = "field(s)") -> ProblemError:
+    """`422` naming every wrong field of a birth event, posted or corrected."""
+    return ProblemError(
+        422,
+        title,
+        f"{len(invalid.problems)} {fields} are wrong.",
+        errors=[p.model_dump() for p in invalid.problems],
+    )
 
 
 def problem_response(
