@@ -337,9 +337,7 @@ class Saga:
             return False
         if self.status == BirthStatus.CANCELLED and view.operation not in ("revoke", "withdraw"):
             return False  # a cancelled birth sends nothing new, only its revocations
-        view.deadline_at = None
-        view.finished_at = None
-        self._dispatch(view, now, detail="retry asked by an operator")
+        self._restart(view, now, "retry asked by an operator")
         self._settle_status()
         return True
 
