@@ -9,6 +9,7 @@ publishes them. The cancellation is written to the birth's history as
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from birthlink.ops_cli import Operator, _with_runtime
 from gateway import corrections
@@ -21,10 +22,11 @@ def births_cancel(
     operator: Operator,
 ) -> None:
     """Cancel a birth: what was done is revoked at the departments, in reverse order."""
-    reason = reason.strip()
-    if not reason or len(reason) > 500:
-        typer.echo("--reason: 1 to 500 characters", err=True)
-        raise typer.Exit(2)
+    try:
+        reason = corrections.Cancellation(reason=reason).reason
+    except ValidationError as invalid:
+        typer.echo(f"--reason: {invalid.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
 
     async def work(runtime: Runtime) -> bool:
         return await corrections.cancel(

@@ -11,9 +11,10 @@ concurrent writer re-decide on fresh state.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import structlog
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.problems import BirthEventInvalid, FieldProblem, parse_birth_event
@@ -39,6 +40,15 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             merged[name] = merge_patch(merged.get(name), value)
     return merged
+
+
+class Cancellation(BaseModel):
+    """Why the birth is cancelled (for example: reported for the wrong mother);
+    the API's body and the CLI's `--reason` alike."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 # What identifies the birth to the hospital cannot be corrected.

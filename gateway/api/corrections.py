@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from contracts.problems import BirthEventInvalid
 from gateway import corrections
@@ -32,14 +31,6 @@ MERGE_PATCH_BODY = {
         },
     }
 }
-
-
-class Cancellation(BaseModel):
-    """Why the birth is cancelled (for example: reported for the wrong mother)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 def duplicate_problem(result: Intake) -> ProblemError:
@@ -108,7 +99,7 @@ async def post_correction(
 @router.post("/v1/births/{birth_id}/cancel", status_code=202)
 async def post_cancel(
     birth_id: str,
-    cancellation: Annotated[Cancellation, Body()],
+    cancellation: Annotated[corrections.Cancellation, Body()],
     runtime: RuntimeDep,
     principal: PrincipalDep,
 ) -> dict[str, Any]:
