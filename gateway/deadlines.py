@@ -15,6 +15,8 @@ from typing import Literal
 from contracts.steps import FINAL_STEP_STATES, Step, StepState
 
 CST = timezone(timedelta(hours=8), "CST")
+# An open step this close to its legal deadline is flagged (settings.deadline_near).
+NEAR_DEADLINE = timedelta(days=7)
 Urgency = Literal["past", "near", "ok"]
 
 

@@ -7,6 +7,7 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.sealed import DEV_BUS_KEYS
+from gateway.deadlines import NEAR_DEADLINE
 from gateway.store.crypto import DEV_DATA_KEYS
 
 DEPARTMENTS = ("nhc", "cdc", "mps", "nhsa", "hrss")
@@ -66,7 +67,7 @@ class GatewaySettings(BaseSettings):
     card_waits_for_insurance: bool = True
     # Operators (issue 3): how long before a legal deadline a birth is flagged,
     # and how often dead letters are moved from the broker to the table.
-    deadline_near: timedelta = timedelta(days=7)
+    deadline_near: timedelta = NEAR_DEADLINE
     dead_letter_interval_s: float = 5.0
     # Roles without an HTTP server (orchestrator, relay) serve their own metrics
     # here when set; the gateway serves them at /metrics.

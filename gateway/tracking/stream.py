@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.clock import Clock
+from gateway.deadlines import NEAR_DEADLINE
 from gateway.store.db import Database
 from gateway.store.tables import Birth
-from gateway.tracking.view import NEAR_DEADLINE, load_view
+from gateway.tracking.view import load_view
 
 RETRY_MS = 2000
 # Fields that move without anything the parents see moving.

@@ -12,12 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.steps import BirthStatus, Step, StepState
-from gateway.deadlines import CST, LEGAL_DEADLINES, SETTLED, urgency
+from gateway.deadlines import CST, LEGAL_DEADLINES, NEAR_DEADLINE, SETTLED, urgency
 from gateway.store.tables import Birth, HistoryRow, StepRow
 from gateway.tracking import texts
 
-# An open step this close to its legal deadline is flagged (settings.deadline_near).
-NEAR_DEADLINE = timedelta(days=7)
 NEEDS_PARENTS = frozenset({StepState.REJECTED, StepState.OFFLINE})
 STEP_ORDER = {step.value: i for i, step in enumerate(Step)}
 
