@@ -11,7 +11,7 @@ The transport belongs to the caller: start it before, and close it (which stops
 consuming and lets running handlers finish) before closing the runtime.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Self
 
@@ -33,7 +33,8 @@ from adapters.social_security_card.handler import SocialSecurityCardAdapter
 from adapters.vaccination_record.client import VaccinationClient
 from adapters.vaccination_record.handler import VaccinationAdapter
 from bus.base import Transport
-from contracts.steps import Department
+from contracts.catalogue import builtin_registry
+from contracts.registry import Registry
 
 log = structlog.get_logger()
 
@@ -43,23 +44,29 @@ def retry_policy(settings: AdapterSettings) -> RetryPolicy:
     return RetryPolicy(settings.retry_attempts, max_wait_s=settings.retry_max_wait_s)
 
 
+# Builds a department's adapter over an HTTP client whose base URL is the department's.
+AdapterFactory = Callable[[httpx.AsyncClient, RetryPolicy], DepartmentAdapter]
+
+BUILTIN_ADAPTERS: dict[str, AdapterFactory] = {
+    "nhc": lambda http, retry: BirthCertificateAdapter(BirthCertificateClient(http, retry)),
+    "cdc": lambda http, retry: VaccinationAdapter(VaccinationClient(http, retry)),
+    "mps": lambda http, retry: HouseholdRegistrationAdapter(HouseholdClient(http, retry)),
+    "nhsa": lambda http, retry: MedicalInsuranceAdapter(InsuranceClient(http, retry)),
+    "hrss": lambda http, retry: SocialSecurityCardAdapter(CardClient(http, retry)),
+}
+
+
 def build_adapter(
-    department: str, http: httpx.AsyncClient, settings: AdapterSettings
+    department: str,
+    http: httpx.AsyncClient,
+    settings: AdapterSettings,
+    adapters: Mapping[str, AdapterFactory] = BUILTIN_ADAPTERS,
 ) -> DepartmentAdapter:
-    """The adapter of `department` (`nhc`, `cdc`, `mps`, `nhsa`, `hrss`), calling it
-    through `http` (base URL: the department's)."""
-    retry = retry_policy(settings)
-    match Department(department):
-        case Department.NHC:
-            return BirthCertificateAdapter(BirthCertificateClient(http, retry))
-        case Department.CDC:
-            return VaccinationAdapter(VaccinationClient(http, retry))
-        case Department.MPS:
-            return HouseholdRegistrationAdapter(HouseholdClient(http, retry))
-        case Department.NHSA:
-            return MedicalInsuranceAdapter(InsuranceClient(http, retry))
-        case Department.HRSS:
-            return SocialSecurityCardAdapter(CardClient(http, retry))
+    """The adapter of `department` (`nhc`, `cdc`, `mps`, `nhsa`, `hrss`, or one of
+    `adapters`), calling it through `http` (base URL: the department's)."""
+    if department not in adapters:
+        raise ValueError(f"no adapter for department {department!r}")
+    return adapters[department](http, retry_policy(settings))
 
 
 def department_http_client(
@@ -97,7 +104,8 @@ class AdapterRuntime:
     `http_transport` replaces the network for every department client (for
     example an `httpx.ASGITransport` over an in-process app, or a
     `httpx.MockTransport` in tests); `now` is the clock of the departments'
-    circuit breakers (seconds; tests pass a manual clock's).
+    circuit breakers (seconds; tests pass a manual clock's). `registry` and
+    `adapters` add departments of a deployment's (or a test's) own steps.
     """
 
     def __init__(
@@ -108,8 +116,12 @@ class AdapterRuntime:
         *,
         http_transport: httpx.AsyncBaseTransport | None = None,
         now: Now | None = None,
+        registry: Registry | None = None,
+        adapters: Mapping[str, AdapterFactory] = BUILTIN_ADAPTERS,
     ) -> None:
-        self.departments = tuple(Department(d) for d in dict.fromkeys(departments))
+        self.departments = tuple(dict.fromkeys(departments))
+        self.registry = registry or builtin_registry()
+        self.adapters = adapters
         self._transport = transport
         self._settings = settings
         self._http_transport = http_transport
@@ -129,16 +141,17 @@ class AdapterRuntime:
                 self._clients.append(http)
                 worker = AdapterWorker(
                     department,
-                    build_adapter(department, http, self._settings),
+                    build_adapter(department, http, self._settings, self.adapters),
                     self._transport,
                     prefetch=self._settings.prefetch,
+                    registry=self.registry,
                 )
                 await worker.start()
                 self.workers.append(worker)
         except BaseException:
             await self.close()
             raise
-        log.info("adapter.runtime.started", departments=[d.value for d in self.departments])
+        log.info("adapter.runtime.started", departments=list(self.departments))
 
     async def close(self) -> None:
         """Close the HTTP clients (close the transport first)."""

@@ -30,12 +30,12 @@ from bus.base import Outgoing
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import (
     COMMANDS_EXCHANGE,
-    DEPARTMENTS,
     ORCHESTRATOR_QUEUE,
     RESULTS_EXCHANGE,
     Topology,
     department_queue,
 )
+from contracts.catalogue import BUILTIN_DEPARTMENTS as DEPARTMENTS
 from contracts.envelope import Envelope
 from gateway.bootstrap import database_for
 from gateway.settings import GatewaySettings

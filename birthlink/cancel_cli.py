@@ -12,8 +12,8 @@ import typer
 from pydantic import ValidationError
 
 from birthlink.ops_cli import Operator, _with_runtime
-from gateway import corrections
 from gateway.bootstrap import Runtime
+from gateway.services import corrections
 
 
 def births_cancel(
@@ -30,7 +30,7 @@ def births_cancel(
 
     async def work(runtime: Runtime) -> bool:
         return await corrections.cancel(
-            runtime.orchestrator, birth_id, reason, actor=f"operator:{operator}"
+            runtime.uow, birth_id, reason, actor=f"operator:{operator}"
         )
 
     if not _with_runtime(work):

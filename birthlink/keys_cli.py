@@ -56,7 +56,7 @@ def create(
 ) -> None:
     """Make a key; it is printed once, as the last line."""
     from gateway.clock import SystemClock
-    from gateway.keys import create_key
+    from gateway.security.keys import create_key
 
     if bool(hospital) == bool(operator):
         raise typer.BadParameter("give exactly one of --hospital CODE or --operator NAME")
@@ -79,9 +79,9 @@ def create(
 @keys_app.command("list")
 def list_() -> None:
     """Every API key (prefix, who, state) and every managed callback secret."""
-    from gateway.callbacks import list_secrets
     from gateway.clock import SystemClock
-    from gateway.keys import KeyInfo, list_keys
+    from gateway.security.callbacks import list_secrets
+    from gateway.security.keys import KeyInfo, list_keys
 
     async def work(db: Database, _settings: GatewaySettings) -> tuple[list[KeyInfo], list[str]]:
         now = SystemClock().now()
@@ -118,9 +118,9 @@ def rotate(
 ) -> None:
     """Replace a key (or a department's callback secret); the old one stays valid
     for the grace period. The new one is printed once, as the last line."""
-    from gateway.callbacks import rotate_secret
     from gateway.clock import SystemClock
-    from gateway.keys import UnknownKeyError, rotate_key
+    from gateway.security.callbacks import rotate_secret
+    from gateway.security.keys import UnknownKeyError, rotate_key
 
     if bool(prefix) == bool(department):
         raise typer.BadParameter("give exactly one of PREFIX or --department NAME")
@@ -148,9 +148,9 @@ def revoke(
     prefix: Annotated[str, typer.Argument(help="Key prefix, or callback secret id.")],
 ) -> None:
     """End a key or a callback secret now: its next use is refused."""
-    from gateway.callbacks import revoke_secret
     from gateway.clock import SystemClock
-    from gateway.keys import UnknownKeyError, revoke_key
+    from gateway.security.callbacks import revoke_secret
+    from gateway.security.keys import UnknownKeyError, revoke_key
 
     async def work(db: Database, _settings: GatewaySettings) -> None:
         now = SystemClock().now()

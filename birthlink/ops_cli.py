@@ -10,20 +10,18 @@ import asyncio
 import getpass
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from contracts.steps import BirthStatus, Department, Step, StepState
-from gateway.api.views import birth_view, history_view
+from contracts.steps import BirthStatus, StepState
 from gateway.bootstrap import Runtime, bootstrap
-from gateway.deadletters import list_dead_letters, redrive
-from gateway.saga.machine import Saga
+from gateway.services.operators import Retried, retry_step
 from gateway.settings import GatewaySettings
-from gateway.store.tables import Birth, StepRow
+from gateway.store.tables import Birth
+from gateway.views import BirthFilter, birth_view, find_births, history_view
+from gateway.workers.deadletters import list_dead_letters, redrive
 
 births_app = typer.Typer(help="Find, show and retry births.", no_args_is_help=True)
 dead_app = typer.Typer(help="Dead letters: list and re-drive.", no_args_is_help=True)
@@ -59,39 +57,41 @@ def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
 def births_list(
     status: Annotated[BirthStatus | None, typer.Option()] = None,
     step_state: Annotated[StepState | None, typer.Option()] = None,
-    department: Annotated[Department | None, typer.Option()] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(
+            help="With --step-state: that department's step is in it; alone: births whose "
+            "step at this department is not settled yet (as the API's filter)."
+        ),
+    ] = None,
     hospital: Annotated[str | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """Births, newest first: id, status, and each step that is not completed."""
+    query = BirthFilter(status, step_state, department, hospital)
 
-    async def work(runtime: Runtime) -> list[tuple[Birth, list[StepRow]]]:
-        query = select(Birth).order_by(Birth.created_at.desc()).limit(limit)
-        if status:
-            query = query.where(Birth.status == status.value)
-        if hospital:
-            query = query.where(Birth.hospital_code == hospital)
-        if step_state or department:
-            steps = select(StepRow.birth_id)
-            if step_state:
-                steps = steps.where(StepRow.state == step_state.value)
-            if department:
-                steps = steps.where(StepRow.department == department.value)
-            query = query.where(Birth.id.in_(steps))
+    async def work(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.db.read() as session:
-            births = list((await session.scalars(query)).all())
-            rows = (
-                await session.scalars(
-                    select(StepRow).where(StepRow.birth_id.in_([b.id for b in births]))
-                )
-            ).all()
-        return [(b, [r for r in rows if r.birth_id == b.id]) for b in births]
+            births, _ = await find_births(
+                session,
+                runtime.registry,
+                query,
+                limit=limit,
+                now=runtime.clock.now(),
+                near=runtime.settings.deadline_near,
+            )
+        return births
 
-    for birth, steps in _with_runtime(work):
+    for birth in _with_runtime(work):
         open_steps = ", ".join(
-            f"{s.step}={s.state}" for s in steps if s.state != StepState.COMPLETED.value
+            f"{s['step']}={s['state']}"
+            for s in birth["steps"]
+            if s["state"] != StepState.COMPLETED.value
         )
-        typer.echo(f"{birth.id}  {birth.status:<16} {birth.hospital_code}  {open_steps or '-'}")
+        typer.echo(
+            f"{birth['birth_id']}  {birth['status']:<16} {birth['hospital_code']}  "
+            f"{open_steps or '-'}"
+        )
 
 
 @births_app.command("show")
@@ -103,7 +103,7 @@ def births_show(birth_id: str) -> None:
             birth = await session.get(Birth, birth_id)
             if birth is None:
                 return None
-            view = await birth_view(session, birth)
+            view = await birth_view(session, runtime.registry, birth)
             view["history"] = await history_view(session, birth_id)
             return view
 
@@ -115,25 +115,20 @@ def births_show(birth_id: str) -> None:
 
 
 @births_app.command("retry")
-def births_retry(birth_id: str, step: Step, operator: Operator) -> None:
+def births_retry(birth_id: str, step: str, operator: Operator) -> None:
     """Queue a failed or rejected step again."""
-    outcome: dict[str, str] = {}
 
-    def retry(saga: Saga, now: datetime) -> None:
-        outcome["was"] = saga.steps[step].state.value
-        if saga.retry(step, now):
-            outcome["now"] = saga.steps[step].state.value
+    async def work(runtime: Runtime) -> Retried | None:
+        return await retry_step(runtime.uow, birth_id, step, actor=f"operator:{operator}")
 
-    async def work(runtime: Runtime) -> bool:
-        return await runtime.orchestrator.update(birth_id, retry, actor=f"operator:{operator}")
-
-    if not _with_runtime(work):
-        typer.echo(f"no birth {birth_id}", err=True)
+    outcome = _with_runtime(work)
+    if outcome is None:
+        typer.echo(f"no birth {birth_id} with a step {step}", err=True)
         raise typer.Exit(1)
-    if "now" not in outcome:
-        typer.echo(f"{step.value} is {outcome['was']}: only failed or rejected steps", err=True)
+    if not outcome.retried:
+        typer.echo(f"{step} is {outcome.was}: only failed or rejected steps", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{birth_id} {step.value}: {outcome['was']} -> {outcome['now']}")
+    typer.echo(f"{birth_id} {step}: {outcome.was} -> {outcome.state}")
 
 
 @dead_app.command("list")

@@ -15,10 +15,10 @@ from adapters._runtime.settings import AdapterSettings
 from adapters.registry import AdapterRuntime
 from birthlink.demo import run_demo
 from birthlink.samples import DEMO_HOSPITAL
-from bus.topology import DEPARTMENTS
+from contracts.catalogue import BUILTIN_DEPARTMENTS
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
-from gateway.keys import create_key
+from gateway.security.keys import create_key
 from gateway.settings import GatewaySettings
 from sandbox.app import create_sandbox
 from sandbox.settings import SandboxSettings
@@ -39,7 +39,9 @@ class AdaptersCompanion:
 
 def departments_configured() -> bool:
     """Whether real (or separately run) departments were named in the environment."""
-    names = ["BIRTHLINK_DEPARTMENTS_URL"] + [f"BIRTHLINK_{d.upper()}_URL" for d in DEPARTMENTS]
+    names = ["BIRTHLINK_DEPARTMENTS_URL"] + [
+        f"BIRTHLINK_{d.upper()}_URL" for d in BUILTIN_DEPARTMENTS
+    ]
     return any(os.environ.get(n) for n in names)
 
 
@@ -60,7 +62,7 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
         )
         sandbox = create_sandbox(SandboxSettings(gateway_url=base))
         runtime.companions.append(sandbox)
-    adapters = AdapterRuntime(DEPARTMENTS, runtime.transport, adapter_settings)
+    adapters = AdapterRuntime(runtime.registry.departments, runtime.transport, adapter_settings)
     runtime.companions.append(AdaptersCompanion(adapters))
     app = create_app(runtime)
     if sandbox is not None:

@@ -15,8 +15,20 @@ from typing import NamedTuple, Protocol
 from contracts.envelope import Envelope
 
 Handler = Callable[[Envelope], Awaitable[None]]
+
+
+class DeadLetter(NamedTuple):
+    """A message its consumer kept failing on, with where it was first published
+    (the exchange's unprefixed name and the routing key), to re-drive it there.
+    Either may be unknown (None) when the broker did not say."""
+
+    envelope: Envelope
+    exchange: str | None
+    routing_key: str | None
+
+
 # Stores dead letters somewhere safe; they leave the broker once it returns.
-Keeper = Callable[[list[Envelope]], Awaitable[None]]
+Keeper = Callable[[list[DeadLetter]], Awaitable[None]]
 
 
 class BusError(Exception):

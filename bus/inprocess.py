@@ -17,7 +17,15 @@ from dataclasses import dataclass
 
 import structlog
 
-from bus.base import BusError, Handler, Keeper, NotConfirmedError, Outgoing, Unroutable
+from bus.base import (
+    BusError,
+    DeadLetter,
+    Handler,
+    Keeper,
+    NotConfirmedError,
+    Outgoing,
+    Unroutable,
+)
 from bus.logcontext import message_context
 from bus.topology import QueueSpec, Topology
 from contracts.envelope import Envelope
@@ -32,6 +40,8 @@ class _Message:
     body: bytes
     headers: dict[str, str]
     message_id: str
+    exchange: str
+    routing_key: str
     deliveries: int = 0
 
 
@@ -75,7 +85,9 @@ class InProcessTransport:
         body = envelope.model_dump_json().encode()
         headers = envelope.headers()
         for spec in targets:
-            self._queues[spec.name].put_nowait(_Message(body, headers, envelope.message_id))
+            self._queues[spec.name].put_nowait(
+                _Message(body, headers, envelope.message_id, exchange, routing_key)
+            )
 
     async def publish_many(self, items: Iterable[Outgoing]) -> list[BusError | None]:
         """`publish` each item; one outcome per item, in order."""
@@ -132,7 +144,12 @@ class InProcessTransport:
         dead = self._dead[self.topology.queue(queue).name]
         taken = len(dead)
         if taken:
-            await keep([Envelope.model_validate_json(message.body) for message in dead[:taken]])
+            await keep(
+                [
+                    DeadLetter(Envelope.model_validate_json(m.body), m.exchange, m.routing_key)
+                    for m in dead[:taken]
+                ]
+            )
             del dead[:taken]  # only appended to meanwhile: these are still the first
         return taken
 

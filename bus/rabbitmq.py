@@ -39,7 +39,15 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
-from bus.base import BusError, Handler, Keeper, NotConfirmedError, Outgoing, Unroutable
+from bus.base import (
+    BusError,
+    DeadLetter,
+    Handler,
+    Keeper,
+    NotConfirmedError,
+    Outgoing,
+    Unroutable,
+)
 from bus.logcontext import message_context
 from bus.topology import QueueSpec, Topology, dead_letter_queue
 from contracts.envelope import Envelope
@@ -280,8 +288,8 @@ class RabbitMQTransport:
         """The envelopes in `<queue>.dead`, left there."""
         envelopes: list[Envelope] = []
 
-        async def look(seen: list[Envelope]) -> None:
-            envelopes.extend(seen)
+        async def look(seen: list[DeadLetter]) -> None:
+            envelopes.extend(letter.envelope for letter in seen)
             raise _LookOnlyError
 
         with suppress(_LookOnlyError):
@@ -298,10 +306,11 @@ class RabbitMQTransport:
             while (message := await dead.get(no_ack=False, fail=False)) is not None:
                 got.append(message)  # all first: a requeued one would come straight back
             messages: list[AbstractIncomingMessage] = []
-            envelopes: list[Envelope] = []
+            letters: list[DeadLetter] = []
             for message in got:
                 try:
-                    envelopes.append(Envelope.model_validate_json(message.body))
+                    envelope = Envelope.model_validate_json(message.body)
+                    letters.append(DeadLetter(envelope, *self._first_route(message)))
                     messages.append(message)
                 except ValidationError:  # left for a person to look at
                     log.exception("bus.dead_letter.malformed", message_id=message.message_id)
@@ -309,7 +318,7 @@ class RabbitMQTransport:
             if not messages:
                 return 0
             try:
-                await keep(envelopes)
+                await keep(letters)
             except BaseException:
                 for message in messages:
                     await message.nack(requeue=True)
@@ -317,6 +326,18 @@ class RabbitMQTransport:
             for message in messages:
                 await message.ack()
         return len(messages)
+
+    def _first_route(self, message: AbstractIncomingMessage) -> tuple[str | None, str | None]:
+        """Where a dead letter was first published, from the broker's `x-death`
+        header (its first death; the newest is first in the list)."""
+        deaths = message.headers.get("x-death")
+        if not isinstance(deaths, list) or not deaths or not isinstance(deaths[-1], dict):
+            return None, message.routing_key
+        first = deaths[-1]
+        exchange, keys = first.get("exchange"), first.get("routing-keys")
+        key = keys[0] if isinstance(keys, list) and keys else message.routing_key
+        base = str(exchange).removeprefix(self.topology.prefix) if exchange else None
+        return base, str(key) if key is not None else None
 
     async def depth(self, queue: str) -> int:
         """How many messages are ready in `queue` (unacked ones not counted)."""

@@ -22,7 +22,7 @@ key is back.
 
 from collections.abc import Iterable
 
-from bus.base import BusError, Handler, Keeper, ManagedTransport, Outgoing
+from bus.base import BusError, DeadLetter, Handler, Keeper, ManagedTransport, Outgoing
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring
 
@@ -64,8 +64,8 @@ class SealedTransport:
         return [self.open(envelope) for envelope in await self.inner.dead_letters(queue)]
 
     async def take_dead_letters(self, queue: str, keep: Keeper) -> int:
-        async def opened(envelopes: list[Envelope]) -> None:
-            await keep([self.open(envelope) for envelope in envelopes])
+        async def opened(letters: list[DeadLetter]) -> None:
+            await keep([letter._replace(envelope=self.open(letter.envelope)) for letter in letters])
 
         return await self.inner.take_dead_letters(queue, opened)
 

@@ -10,13 +10,14 @@ Each queue dead-letters into `<queue>.dead` after `delivery_limit` deliveries.
 
 from dataclasses import dataclass, field
 
+from contracts.catalogue import BUILTIN_DEPARTMENTS
+
 COMMANDS_EXCHANGE = "birthlink.commands"
 RESULTS_EXCHANGE = "birthlink.results"
 DEAD_LETTER_EXCHANGE = "birthlink.dead"
 ORCHESTRATOR_QUEUE = "birthlink.orchestrator"
 NOTIFICATIONS_EXCHANGE = "birthlink.notifications"
 NOTIFIER_QUEUE = "birthlink.notifier"
-DEPARTMENTS = ("nhc", "cdc", "mps", "nhsa", "hrss")
 DEFAULT_DELIVERY_LIMIT = 5
 
 
@@ -41,10 +42,12 @@ class QueueSpec:
 
 @dataclass(frozen=True)
 class Topology:
-    """Every exchange and queue. `prefix` keeps tests on one broker apart."""
+    """Every exchange and queue: one command queue per department of the
+    deployment's steps. `prefix` keeps tests on one broker apart."""
 
     prefix: str = ""
     delivery_limit: int = DEFAULT_DELIVERY_LIMIT
+    departments: tuple[str, ...] = BUILTIN_DEPARTMENTS
     queues: tuple[QueueSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -52,7 +55,7 @@ class Topology:
             raise ValueError(f"delivery_limit must be at least 1, not {self.delivery_limit}")
         queues = [
             QueueSpec(self.name(department_queue(d)), self.name(COMMANDS_EXCHANGE), (f"{d}.*",))
-            for d in DEPARTMENTS
+            for d in self.departments
         ]
         queues.append(QueueSpec(self.name(ORCHESTRATOR_QUEUE), self.name(RESULTS_EXCHANGE), ("#",)))
         queues.append(

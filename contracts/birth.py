@@ -614,6 +614,11 @@ class BirthEvent(_Model):
         description="The hospital confirms this is not a duplicate of a similar birth",
     )
 
+    def asked_for(self, steps: Iterable[str]) -> set[str]:
+        """Which of `steps` to run: those the parents chose among the five of
+        `services`, and every step that is not theirs to choose."""
+        return {step for step in steps if step in self.services or step not in SERVICES}
+
     @property
     def natural_key(self) -> tuple[str, str]:
         """``(hospital.code, hospital_record_id)``: the idempotency key of a post."""

@@ -6,8 +6,6 @@ from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.steps import Step
-
 
 def new_message_id() -> str:
     """A fresh, globally unique message id."""
@@ -26,7 +24,7 @@ class Envelope(BaseModel):
     message_id: str = Field(default_factory=new_message_id)
     type: str
     birth_id: str
-    step: Step | None = None
+    step: str | None = None
     attempt: int = 1
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     traceparent: str | None = None
@@ -36,7 +34,7 @@ class Envelope(BaseModel):
         """Broker headers: enough to route, trace and log without parsing the body."""
         headers = {"birth_id": self.birth_id, "attempt": str(self.attempt), "type": self.type}
         if self.step is not None:
-            headers["step"] = self.step.value
+            headers["step"] = self.step
         if self.traceparent:
             headers["traceparent"] = self.traceparent
         return headers

@@ -9,8 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.commands import Action
+
 Outcome = Literal["completed", "accepted", "pending", "rejected", "transient"]
-Operation = Literal["submit", "amend", "revoke"]
 
 REPLY_TYPES: dict[str, str] = {
     "completed": "StepCompleted",
@@ -32,9 +33,10 @@ class StepReply(BaseModel):
     - `transient`: the department could not be reached or was overloaded after the
       in-call retries; `retry_after_s` when it said how long to wait.
 
-    `operation` says which command it answers: the step's submission (or a poll
-    of it, or a department's callback), an amendment, or a revocation; the saga
-    applies an answer only to the operation it is waiting for.
+    `operation` says which action it answers (contracts.commands): the step's
+    submission (also for a poll of it, or a department's callback), an
+    amendment, or a revocation; the saga applies an answer only to the action
+    it is waiting for.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -45,4 +47,4 @@ class StepReply(BaseModel):
     reason: str | None = None
     retry_after_s: float | None = None
     command_id: str
-    operation: Operation = "submit"
+    operation: Action = "submit"

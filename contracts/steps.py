@@ -1,36 +1,7 @@
-"""The five steps of a birth, the departments that do them, and their states."""
+"""Where a step and a whole birth stand (SPEC §4). The steps themselves are
+declared in a registry (contracts.registry)."""
 
 from enum import StrEnum
-
-
-class Step(StrEnum):
-    """A step of the saga, named after what it produces."""
-
-    BIRTH_CERTIFICATE = "birth_certificate"
-    VACCINATION_RECORD = "vaccination_record"
-    HOUSEHOLD_REGISTRATION = "household_registration"
-    MEDICAL_INSURANCE = "medical_insurance"
-    SOCIAL_SECURITY_CARD = "social_security_card"
-
-
-class Department(StrEnum):
-    """A department by its short name (queue, sandbox path, callback path)."""
-
-    NHC = "nhc"
-    CDC = "cdc"
-    MPS = "mps"
-    NHSA = "nhsa"
-    HRSS = "hrss"
-
-
-DEPARTMENT_OF: dict[Step, Department] = {
-    Step.BIRTH_CERTIFICATE: Department.NHC,
-    Step.VACCINATION_RECORD: Department.CDC,
-    Step.HOUSEHOLD_REGISTRATION: Department.MPS,
-    Step.MEDICAL_INSURANCE: Department.NHSA,
-    Step.SOCIAL_SECURITY_CARD: Department.HRSS,
-}
-STEP_OF: dict[Department, Step] = {dept: step for step, dept in DEPARTMENT_OF.items()}
 
 
 class StepState(StrEnum):
@@ -48,6 +19,7 @@ class StepState(StrEnum):
     OFFLINE = "offline"
     CANCELLED = "cancelled"
     COMPENSATED = "compensated"
+    NOT_APPLICABLE = "not_applicable"
 
 
 # Nothing moves a step out of these except an explicit operator action.
@@ -58,6 +30,7 @@ FINAL_STEP_STATES = frozenset(
         StepState.OFFLINE,
         StepState.CANCELLED,
         StepState.COMPENSATED,
+        StepState.NOT_APPLICABLE,
     }
 )
 # The step needs a person: a correction (rejected) or an operator (failed).

@@ -4,7 +4,7 @@ their own; `start(roles)` runs the chosen roles as background tasks."""
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -13,19 +13,24 @@ import structlog
 from bus.base import ManagedTransport
 from bus.factory import make_transport
 from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology
+from contracts.catalogue import builtin_registry
+from contracts.registry import Registry, RuleContext
 from contracts.sealing import Keyring
 from gateway.clock import Clock, SystemClock
-from gateway.deadletters import DeadLetterMover
-from gateway.notifier import HttpSmsProvider, Notifier
-from gateway.orchestrator import Orchestrator
-from gateway.relay import Relay
 from gateway.saga.machine import Policy
-from gateway.saga.plan import make_plan
+from gateway.saga.plan import Plan
+from gateway.security.callbacks import BUILTIN_READERS, CallbackReader
+from gateway.security.privacy import mother_hash
+from gateway.services.unit_of_work import UnitOfWork
 from gateway.settings import GatewaySettings
 from gateway.store import crypto
 from gateway.store.db import Database
 from gateway.store.migrate import migrate
-from gateway.timers import Sweeper
+from gateway.workers.deadletters import DeadLetterMover
+from gateway.workers.notifier import HttpSmsProvider, Notifier
+from gateway.workers.orchestrator import Orchestrator
+from gateway.workers.relay import Relay
+from gateway.workers.timers import Sweeper
 
 log = structlog.get_logger()
 
@@ -59,14 +64,21 @@ class Runtime:
     db: Database
     transport: ManagedTransport
     clock: Clock
+    uow: UnitOfWork
     orchestrator: Orchestrator
     relay: Relay
     sweeper: Sweeper
     notifier: Notifier
     dead_letters: DeadLetterMover | None = None  # moves dead letters to the table (issue 3)
+    callback_readers: Mapping[str, CallbackReader] = field(default_factory=lambda: BUILTIN_READERS)
     companions: list[Companion] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: bool = False
+
+    @property
+    def registry(self) -> Registry:
+        """The deployment's steps."""
+        return self.uow.plan.registry
 
     async def start(self, roles: Iterable[Role] = ALL_ROLES, *, migrate_db: bool = True) -> None:
         """Migrate, connect, start companions, then run the roles."""
@@ -127,26 +139,57 @@ def bootstrap(
     transport: ManagedTransport | None = None,
     db: Database | None = None,
     clock: Clock | None = None,
+    plan: Plan | None = None,
+    callback_readers: Mapping[str, CallbackReader] = BUILTIN_READERS,
 ) -> Runtime:
-    """Build the runtime; nothing connects until `start`."""
+    """Build the runtime; nothing connects until `start`. `plan` replaces the
+    built-in steps, `callback_readers` the callback formats (a deployment's or a
+    test's own steps)."""
     db = db or database_for(settings)
     crypto.bind(db, Keyring.parse(settings.data_keys.get_secret_value()))
+    plan = plan or Plan(
+        builtin_registry(card_waits_for_insurance=settings.card_waits_for_insurance),
+        RuleContext(settings.jurisdiction),
+    )
     transport = transport or make_transport(
         settings.amqp_url,
         Keyring.parse(settings.bus_keys.get_secret_value()),
-        Topology(settings.amqp_prefix),
+        Topology(settings.amqp_prefix, departments=plan.registry.departments),
     )
     clock = clock or SystemClock()
-    plan = make_plan(card_waits_for_insurance=settings.card_waits_for_insurance)
     relay = Relay(
         db, transport, clock, batch=settings.relay_batch, interval_s=settings.relay_interval_s
     )
-    orchestrator = Orchestrator(db, plan, policy_from(settings), clock, on_commit=relay.wake)
-    sweeper = Sweeper(db, orchestrator, clock, interval_s=settings.sweep_interval_s)
-    notifier = Notifier(
-        db, HttpSmsProvider(settings.sms_url), clock, public_url=settings.public_url
+    lookup_key = settings.lookup_key.get_secret_value()
+    uow = UnitOfWork(
+        db,
+        plan,
+        policy_from(settings),
+        clock,
+        mother_hash=lambda event: mother_hash(lookup_key, event),
+        on_commit=relay.wake,
     )
-    mover = DeadLetterMover(db, transport, clock, interval_s=settings.dead_letter_interval_s)
+    sweeper = Sweeper(db, uow, clock, interval_s=settings.sweep_interval_s)
+    notifier = Notifier(
+        db, HttpSmsProvider(settings.sms_url), clock, plan.registry, public_url=settings.public_url
+    )
+    mover = DeadLetterMover(
+        db,
+        transport,
+        clock,
+        departments=plan.registry.departments,
+        interval_s=settings.dead_letter_interval_s,
+    )
     return Runtime(
-        settings, db, transport, clock, orchestrator, relay, sweeper, notifier, dead_letters=mover
+        settings,
+        db,
+        transport,
+        clock,
+        uow,
+        Orchestrator(uow),
+        relay,
+        sweeper,
+        notifier,
+        dead_letters=mover,
+        callback_readers=callback_readers,
     )

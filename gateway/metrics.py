@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 
-from contracts.steps import DEPARTMENT_OF, StepState
+from contracts.steps import StepState
 from gateway.saga.machine import Saga
 from gateway.store.db import Database
 from gateway.store.tables import Birth, DeadLetterRow, OutboxRow, StepRow
@@ -65,7 +65,7 @@ def observe_saga(saga: Saga, now: datetime) -> None:
     for transition in saga.transitions:
         if transition.step is None:
             continue
-        department = DEPARTMENT_OF[transition.step].value
+        department = saga.plan.department(transition.step)
         if transition.to_state == StepState.COMPLETED:
             started = saga.steps[transition.step].started_at
             if started is not None:

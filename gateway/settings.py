@@ -2,15 +2,17 @@
 process's entry point and passed down; never read at import time."""
 
 from datetime import timedelta
+from typing import Any
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.sealed import DEV_BUS_KEYS
+from contracts.registry import gather_per_department
+from contracts.sealing import Keyring
 from gateway.deadlines import NEAR_DEADLINE
-from gateway.store.crypto import DEV_DATA_KEYS
 
-DEPARTMENTS = ("nhc", "cdc", "mps", "nhsa", "hrss")
+DEV_DATA_KEYS = Keyring.development("data")  # any deployment sets its own
 
 
 def database_url(value: str) -> str:
@@ -36,11 +38,9 @@ class GatewaySettings(BaseSettings):
     amqp_prefix: str = ""  # prefix of every exchange and queue (several deployments, one broker)
     jurisdiction: str | None = None  # a 2-digit province code, e.g. "33"; None: everywhere
 
-    nhc_secret: SecretStr = SecretStr("dev-nhc-secret")
-    cdc_secret: SecretStr = SecretStr("dev-cdc-secret")
-    mps_secret: SecretStr = SecretStr("dev-mps-secret")
-    nhsa_secret: SecretStr = SecretStr("dev-nhsa-secret")
-    hrss_secret: SecretStr = SecretStr("dev-hrss-secret")
+    # The HMAC secret each department signs its callbacks with, by department;
+    # `BIRTHLINK_<DEPARTMENT>_SECRET` sets one. Unset: `dev-<department>-secret`.
+    department_secrets: dict[str, SecretStr] = {}
     callback_tolerance_s: int = 300
 
     # Keyed hash for looking people up without storing their numbers in clear
@@ -80,6 +80,13 @@ class GatewaySettings(BaseSettings):
     tracking_stream_s: float = 300  # a live stream ends after this long; the page reconnects
     sms_url: str = "http://127.0.0.1:8000/sandbox/sms"  # the SMS gateway (default: the sandbox's)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_by_department(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return gather_per_department(data, "department_secrets", "_SECRET", cls.model_fields)
+        return data
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str) -> str:
@@ -87,5 +94,5 @@ class GatewaySettings(BaseSettings):
 
     def department_secret(self, department: str) -> str:
         """The HMAC secret a department signs its callbacks with."""
-        secret: SecretStr = getattr(self, f"{department}_secret")
-        return secret.get_secret_value()
+        secret = self.department_secrets.get(department)
+        return secret.get_secret_value() if secret else f"dev-{department}-secret"

@@ -1,27 +1,25 @@
 """Settings of an adapter process (environment, prefix `BIRTHLINK_`)."""
 
-from pydantic import SecretStr
+from typing import Any
+
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.sealed import DEV_BUS_KEYS
-from contracts.steps import Department
+from contracts.registry import gather_per_department
 
 
 class AdapterSettings(BaseSettings):
     """Where the departments are and how hard to try them.
 
     A department's base URL is `{departments_url}/{department}` unless its own
-    `<DEPARTMENT>_URL` overrides it (`BIRTHLINK_MPS_URL`, …).
+    `<DEPARTMENT>_URL` overrides it (`BIRTHLINK_MPS_URL`, …: `department_urls`).
     """
 
     model_config = SettingsConfigDict(env_prefix="BIRTHLINK_", extra="ignore")
 
     departments_url: str = "http://127.0.0.1:8000/sandbox"
-    nhc_url: str | None = None
-    cdc_url: str | None = None
-    mps_url: str | None = None
-    nhsa_url: str | None = None
-    hrss_url: str | None = None
+    department_urls: dict[str, str] = {}
     http_timeout_s: float = 10
     retry_attempts: int = 3
     retry_max_wait_s: float = 2
@@ -37,10 +35,16 @@ class AdapterSettings(BaseSettings):
     breaker_open_s: float = 30.0
     metrics_port: int | None = None  # serve this process's Prometheus metrics here when set
 
+    @model_validator(mode="before")
+    @classmethod
+    def _urls_by_department(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return gather_per_department(data, "department_urls", "_URL", cls.model_fields)
+        return data
+
     def base_url(self, department: str) -> str:
-        """The base URL of `department` (`nhc`, `cdc`, `mps`, `nhsa`, `hrss`)."""
-        dept = Department(department)
-        override: str | None = getattr(self, f"{dept.value}_url")
+        """The base URL of `department` (`nhc`, `cdc`, `mps`, `nhsa`, `hrss`, …)."""
+        override = self.department_urls.get(department)
         if override:
             return override.rstrip("/")
-        return f"{self.departments_url.rstrip('/')}/{dept.value}"
+        return f"{self.departments_url.rstrip('/')}/{department}"

@@ -14,7 +14,7 @@ unreachable or unreadable department (`TransientError`,
 logged and raised, so the bus redelivers the command and then dead-letters it.
 """
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -28,21 +28,25 @@ from adapters._runtime.errors import (
 from adapters._runtime.replies import rejected, transient
 from bus.base import Transport
 from bus.topology import RESULTS_EXCHANGE, department_queue
+from contracts.catalogue import builtin_registry
 from contracts.commands import (
-    AMEND_TYPE,
-    POLL_TYPE,
-    REVOKE_TYPE,
-    SUBMIT_TYPES,
+    Action,
     AmendStep,
+    Command,
     PollDepartment,
     RevokeStep,
     SubmitStep,
+    parse_command,
 )
 from contracts.envelope import Envelope
-from contracts.replies import REPLY_TYPES, Operation, StepReply
-from contracts.steps import STEP_OF, Department, Step
+from contracts.registry import Registry
+from contracts.replies import REPLY_TYPES, StepReply
 
 log = structlog.get_logger()
+
+
+class Handler(Protocol):
+    async def __call__(self, command: Any, /, *, step: str) -> StepReply: ...
 
 
 class DepartmentAdapter(Protocol):
@@ -53,31 +57,22 @@ class DepartmentAdapter(Protocol):
     retries are spent. The worker stamps the reply's `command_id`.
     """
 
-    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+    async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Send the step's record to the department."""
         ...
 
-    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+    async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """Ask the department how an accepted request stands."""
         ...
 
-    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+    async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:
         """Send the department the changes between the record it holds and the
         corrected one."""
         ...
 
-    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+    async def revoke(self, cmd: RevokeStep, *, step: str) -> StepReply:
         """Undo the step at the department (void, cancel, stop, withdraw)."""
         ...
-
-
-def operation_of(command_type: str) -> Operation:
-    """Which operation a command's reply answers."""
-    if command_type == AMEND_TYPE:
-        return "amend"
-    if command_type == REVOKE_TYPE:
-        return "revoke"
-    return "submit"
 
 
 def reply_message_id(command_message_id: str) -> str:
@@ -95,92 +90,93 @@ class AdapterWorker:
         transport: Transport,
         *,
         prefetch: int = 32,
+        registry: Registry | None = None,
     ) -> None:
-        self.department = Department(department)
-        self.step = STEP_OF[self.department]
+        self.department = department
+        # The steps this department does, by the type of their submit command.
+        self.steps = {
+            spec.name: spec.command
+            for spec in (registry or builtin_registry()).of_department(department)
+        }
+        if not self.steps:
+            raise ValueError(f"no step is done by department {department!r}")
         self._adapter = adapter
+        # What each action calls (the command's type matches the method's).
+        self._handlers: dict[Action, Handler] = {
+            "submit": adapter.submit,
+            "poll": adapter.poll,
+            "amend": adapter.amend,
+            "revoke": adapter.revoke,
+        }
         self._transport = transport
         self._prefetch = prefetch
-        self._submit_type = SUBMIT_TYPES[self.step]
 
     @property
     def queue(self) -> str:
         """The department's command queue (`birthlink.<department>`; the transport
         adds its topology's prefix)."""
-        return department_queue(self.department.value)
+        return department_queue(self.department)
 
     async def start(self) -> None:
         """Subscribe to the department's queue; messages flow until the transport closes."""
         await self._transport.subscribe(self.queue, self.handle, prefetch=self._prefetch)
-        log.info("adapter.worker.started", department=self.department.value, queue=self.queue)
+        log.info("adapter.worker.started", department=self.department, queue=self.queue)
 
     async def handle(self, envelope: Envelope) -> None:
         """Handle one command envelope (the transport's handler: return acks, raise
         redelivers)."""
         with bound_contextvars(
             birth_id=envelope.birth_id,
-            step=(envelope.step or self.step).value,
+            step=envelope.step or self._only_step(),
             attempt=envelope.attempt,
             message_id=envelope.message_id,
-            department=self.department.value,
+            department=self.department,
         ):
             try:
-                reply = await self._run(envelope)
+                command = parse_command(envelope)
+                reply = await self._run(envelope, command)
+                answered = "submit" if command.action == "poll" else command.action
                 reply = reply.model_copy(
-                    update={
-                        "command_id": envelope.message_id,
-                        "operation": operation_of(envelope.type),
-                    }
+                    update={"command_id": envelope.message_id, "operation": answered}
                 )
                 await self._publish(envelope, reply)
             except Exception:
-                log.exception(f"adapter.{self.department.value}.failed", type=envelope.type)
+                log.exception(f"adapter.{self.department}.failed", type=envelope.type)
                 raise
 
-    async def _run(self, envelope: Envelope) -> StepReply:
-        step = envelope.step or self.step
-        if step is not self.step:
-            raise UnsupportedCommandError(
-                f"step {step.value} is not done by {self.department.value}"
-            )
+    async def _run(self, envelope: Envelope, command: Command) -> StepReply:
+        step = envelope.step or self._only_step()
+        if step not in self.steps:
+            raise UnsupportedCommandError(f"step {step} is not done by {self.department}")
+        if command.action == "submit" and envelope.type != self.steps[step]:
+            raise UnsupportedCommandError(f"{self.department} does not handle {envelope.type!r}")
+        handle = self._handlers[command.action]
         try:
-            if envelope.type == self._submit_type:
-                cmd = SubmitStep.model_validate(envelope.data)
-                return await self._adapter.submit(cmd, step=step)
-            if envelope.type == POLL_TYPE:
-                poll = PollDepartment.model_validate(envelope.data)
-                return await self._adapter.poll(poll, step=step)
-            if envelope.type == AMEND_TYPE:
-                amend = AmendStep.model_validate(envelope.data)
-                return await self._adapter.amend(amend, step=step)
-            if envelope.type == REVOKE_TYPE:
-                revoke = RevokeStep.model_validate(envelope.data)
-                return await self._adapter.revoke(revoke, step=step)
+            return await handle(command, step=step)
         except PermanentError as exc:
-            log.warning(
-                f"adapter.{self.department.value}.refused", status=exc.status, code=exc.code
-            )
+            log.warning(f"adapter.{self.department}.refused", status=exc.status, code=exc.code)
             return rejected(exc.reason)
         except (TransientError, DepartmentProtocolError) as exc:
             retry_after_s = exc.retry_after_s if isinstance(exc, TransientError) else None
             log.warning(
-                f"adapter.{self.department.value}.unavailable",
+                f"adapter.{self.department}.unavailable",
                 error=type(exc).__name__,
                 status=exc.status,
                 reason=exc.reason,
                 retry_after_s=retry_after_s,
             )
             return transient(exc.reason, retry_after_s=retry_after_s)
-        raise UnsupportedCommandError(
-            f"{self.department.value} adapter does not handle {envelope.type!r}"
-        )
+
+    def _only_step(self) -> str | None:
+        """The step of a command that names none: the department's, if it does one."""
+        return next(iter(self.steps)) if len(self.steps) == 1 else None
 
     async def _publish(self, command: Envelope, reply: StepReply) -> None:
         envelope = Envelope(
             message_id=reply_message_id(command.message_id),
             type=REPLY_TYPES[reply.outcome],
             birth_id=command.birth_id,
-            step=command.step or self.step,
+            step=command.step or self._only_step(),
             attempt=command.attempt,
             traceparent=command.traceparent,
             data=reply.model_dump(mode="json"),
@@ -188,10 +184,10 @@ class AdapterWorker:
         await self._transport.publish(
             envelope,
             exchange=RESULTS_EXCHANGE,
-            routing_key=f"{self.department.value}.{reply.outcome}",
+            routing_key=f"{self.department}.{reply.outcome}",
         )
         log.info(
-            f"adapter.{self.department.value}.replied",
+            f"adapter.{self.department}.replied",
             outcome=reply.outcome,
             reference=reply.reference,
         )

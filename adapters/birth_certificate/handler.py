@@ -11,7 +11,6 @@ from adapters.birth_certificate.mapping import certificate_output, certificate_r
 from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import BirthCertificateRecord
 from contracts.replies import StepReply
-from contracts.steps import Step
 
 log = structlog.get_logger()
 
@@ -23,7 +22,7 @@ class BirthCertificateAdapter:
     def __init__(self, client: BirthCertificateClient) -> None:
         self._client = client
 
-    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+    async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Issue the certificate; a refusal raises `PermanentError`."""
         record = load_record(BirthCertificateRecord, cmd.record)
         log.info("adapter.nhc.submitting")
@@ -31,11 +30,11 @@ class BirthCertificateAdapter:
         log.info("adapter.nhc.submitted", reference=issued.zmbh)
         return completed(certificate_output(issued), reference=issued.zmbh)
 
-    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+    async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """nhc answers at once: there is nothing to poll."""
         raise UnsupportedCommandError("nhc answers at once; there is nothing to poll")
 
-    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+    async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:
         """Send the changed fields; nothing when the certificate's fields are the same."""
         changes = amended_fields(BirthCertificateRecord, certificate_request, cmd)
         if changes:
@@ -43,7 +42,7 @@ class BirthCertificateAdapter:
         log.info("adapter.nhc.amended", reference=cmd.reference, fields=len(changes))
         return completed({}, reference=cmd.reference)
 
-    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+    async def revoke(self, cmd: RevokeStep, *, step: str) -> StepReply:
         """Void the certificate."""
         await self._client.void(cmd.reference, cmd.reason, key=cmd.idempotency_key)
         log.info("adapter.nhc.voided", reference=cmd.reference)

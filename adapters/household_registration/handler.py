@@ -14,7 +14,6 @@ from adapters.household_registration.mapping import (
 from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import HouseholdRegistrationRecord
 from contracts.replies import StepReply
-from contracts.steps import Step
 
 log = structlog.get_logger()
 
@@ -28,7 +27,7 @@ class HouseholdRegistrationAdapter:
     def __init__(self, client: HouseholdClient) -> None:
         self._client = client
 
-    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+    async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """File the application; a refusal raises `PermanentError`."""
         record = load_record(HouseholdRegistrationRecord, cmd.record)
         log.info("adapter.mps.submitting")
@@ -36,13 +35,13 @@ class HouseholdRegistrationAdapter:
         log.info("adapter.mps.submitted", reference=answer.sqbh, status=answer.zt)
         return accepted_reply(answer)
 
-    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+    async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """Ask how the review stands."""
         status = await self._client.status(cmd.reference)
         log.info("adapter.mps.polled", reference=status.sqbh, status=status.zt)
         return status_reply(status)
 
-    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+    async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:
         """Send the changed fields; nothing when the application's fields are the same."""
         changes = amended_fields(HouseholdRegistrationRecord, application_request, cmd)
         if not changes:
@@ -53,7 +52,7 @@ class HouseholdRegistrationAdapter:
             return accepted(cmd.reference)
         return completed({}, reference=cmd.reference)
 
-    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+    async def revoke(self, cmd: RevokeStep, *, step: str) -> StepReply:
         """Withdraw the application."""
         await self._client.withdraw(cmd.reference, cmd.reason, key=cmd.idempotency_key)
         log.info("adapter.mps.withdrawn", reference=cmd.reference)

@@ -11,7 +11,6 @@ from adapters.medical_insurance.mapping import enrolment_output, enrolment_reque
 from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import MedicalInsuranceRecord
 from contracts.replies import StepReply
-from contracts.steps import Step
 
 log = structlog.get_logger()
 
@@ -24,7 +23,7 @@ class MedicalInsuranceAdapter:
     def __init__(self, client: InsuranceClient) -> None:
         self._client = client
 
-    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+    async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Enrol; a refusal raises `PermanentError`."""
         record = load_record(MedicalInsuranceRecord, cmd.record)
         log.info("adapter.nhsa.submitting", scheme=record.scheme)
@@ -33,11 +32,11 @@ class MedicalInsuranceAdapter:
         log.info("adapter.nhsa.submitted")
         return completed(enrolment_output(enrolled), reference=enrolled.psn_no)
 
-    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+    async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """nhsa answers at once: there is nothing to poll."""
         raise UnsupportedCommandError("nhsa answers at once; there is nothing to poll")
 
-    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+    async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:
         """Send the changed fields; nothing when the enrolment's fields are the same."""
         changes = amended_fields(MedicalInsuranceRecord, enrolment_request, cmd)
         if changes:
@@ -45,7 +44,7 @@ class MedicalInsuranceAdapter:
         log.info("adapter.nhsa.amended", fields=len(changes))
         return completed({}, reference=cmd.reference)
 
-    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+    async def revoke(self, cmd: RevokeStep, *, step: str) -> StepReply:
         """Stop the enrolment."""
         await self._client.stop(cmd.reference, cmd.reason, key=cmd.idempotency_key)
         log.info("adapter.nhsa.stopped")

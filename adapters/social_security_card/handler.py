@@ -14,7 +14,6 @@ from adapters.social_security_card.mapping import (
 from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import SocialSecurityCardRecord
 from contracts.replies import StepReply
-from contracts.steps import Step
 
 log = structlog.get_logger()
 
@@ -27,7 +26,7 @@ class SocialSecurityCardAdapter:
     def __init__(self, client: CardClient) -> None:
         self._client = client
 
-    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+    async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Apply for the card; a refusal raises `PermanentError`."""
         record = load_record(SocialSecurityCardRecord, cmd.record)
         log.info("adapter.hrss.submitting", delivery=record.delivery)
@@ -35,13 +34,13 @@ class SocialSecurityCardAdapter:
         log.info("adapter.hrss.submitted", reference=answer.sqh, status=answer.zt)
         return accepted_reply(answer)
 
-    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+    async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """Ask whether the card is made."""
         status = await self._client.status(cmd.reference)
         log.info("adapter.hrss.polled", reference=status.sqh, status=status.zt)
         return status_reply(status)
 
-    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+    async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:
         """Send the changed fields; nothing when the application's fields are the same."""
         changes = amended_fields(SocialSecurityCardRecord, application_request, cmd)
         if changes:
@@ -49,7 +48,7 @@ class SocialSecurityCardAdapter:
         log.info("adapter.hrss.amended", reference=cmd.reference, fields=len(changes))
         return completed({}, reference=cmd.reference)
 
-    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+    async def revoke(self, cmd: RevokeStep, *, step: str) -> StepReply:
         """Cancel the application."""
         await self._client.cancel(cmd.reference, cmd.reason, key=cmd.idempotency_key)
         log.info("adapter.hrss.cancelled", reference=cmd.reference)

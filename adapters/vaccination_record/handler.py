@@ -14,7 +14,6 @@ from adapters.vaccination_record.mapping import (
 from contracts.commands import AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.records import VaccinationRecord
 from contracts.replies import StepReply
-from contracts.steps import Step
 
 log = structlog.get_logger()
 
@@ -26,7 +25,7 @@ class VaccinationAdapter:
     def __init__(self, client: VaccinationClient) -> None:
         self._client = client
 
-    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+    async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Register the record; a refusal raises `PermanentError`."""
         record = load_record(VaccinationRecord, cmd.record)
         log.info("adapter.cdc.submitting", doses=len(record.doses))
@@ -34,11 +33,11 @@ class VaccinationAdapter:
         log.info("adapter.cdc.submitted", reference=number)
         return completed(vaccination_output(number), reference=number)
 
-    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+    async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """cdc answers at once: there is nothing to poll."""
         raise UnsupportedCommandError("cdc answers at once; there is nothing to poll")
 
-    async def amend(self, cmd: AmendStep, *, step: Step) -> StepReply:
+    async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:
         """Send the corrected registration; nothing when it reads the same."""
         held = registration_xml(load_record(VaccinationRecord, cmd.previous))
         record = load_record(VaccinationRecord, cmd.record)
@@ -48,7 +47,7 @@ class VaccinationAdapter:
             log.info("adapter.cdc.amended", reference=cmd.reference)
         return completed({}, reference=cmd.reference)
 
-    async def revoke(self, cmd: RevokeStep, *, step: Step) -> StepReply:
+    async def revoke(self, cmd: RevokeStep, *, step: str) -> StepReply:
         """Cancel the record."""
         cancellation = cancellation_xml(cmd.reference, cmd.reason)
         await self._client.cancel(cancellation, key=cmd.idempotency_key)

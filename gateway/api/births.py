@@ -16,8 +16,8 @@ from gateway.api.deps import (
     visible_birth,
 )
 from gateway.api.problems import ProblemError, invalid_event
-from gateway.api.views import birth_view, history_view, links
-from gateway.intake import accept
+from gateway.services.intake import accept
+from gateway.views import birth_view, history_view, links
 
 router = APIRouter()
 
@@ -68,12 +68,10 @@ async def post_birth(
             ],
         )
     result = await accept(
-        runtime.orchestrator,
+        runtime.uow,
         event,
         data,
         actor=principal.actor,
-        jurisdiction=runtime.settings.jurisdiction,
-        lookup_key=runtime.settings.lookup_key.get_secret_value(),
     )
     if result.outcome == "duplicate":
         raise duplicate_problem(result)
@@ -104,7 +102,7 @@ async def get_birth(
     """The birth: status, each step, versions."""
     birth = await visible_birth(runtime, principal, birth_id)
     async with runtime.db.read() as session:
-        return await birth_view(session, birth)
+        return await birth_view(session, runtime.registry, birth)
 
 
 @router.get("/v1/births/{birth_id}/history", tags=["births"])

@@ -2,19 +2,15 @@
 
 import hashlib
 import json
-from datetime import datetime
 
 import structlog
 from fastapi import APIRouter, Header, Request, Response
-from sqlalchemy import select
 
-from contracts.steps import Department, Step
 from gateway.api.deps import RuntimeDep
 from gateway.api.problems import ProblemError
-from gateway.callbacks import CallbackError, parse_callback, valid_secrets, verify_any
 from gateway.metrics import CALLBACKS
-from gateway.saga.machine import Saga
-from gateway.store.tables import StepRow
+from gateway.security.callbacks import CallbackError, parse_callback, valid_secrets, verify_any
+from gateway.services.replies import apply_callback
 
 router = APIRouter()
 log = structlog.get_logger()
@@ -22,20 +18,22 @@ log = structlog.get_logger()
 
 @router.post("/v1/callbacks/{department}", status_code=204, tags=["callbacks"])
 async def department_callback(
-    department: Department,
+    department: str,
     request: Request,
     runtime: RuntimeDep,
     x_birthlink_signature: str | None = Header(default=None),
 ) -> Response:
     """A department finished a request it accepted earlier."""
+    if department not in runtime.registry.departments:
+        raise ProblemError(404, "No such department")
     body = await request.body()
     if len(body) > runtime.settings.max_body_bytes:
         raise ProblemError(413, "Body too large")
     async with runtime.db.read() as session:
         secrets = await valid_secrets(
             session,
-            department.value,
-            runtime.settings.department_secret(department.value),
+            department,
+            runtime.settings.department_secret(department),
             now=runtime.clock.now(),
         )
     ok = verify_any(
@@ -46,38 +44,23 @@ async def department_callback(
         tolerance_s=runtime.settings.callback_tolerance_s,
     )
     if not ok:
-        log.warning("callback.refused", department=department.value)
-        CALLBACKS.labels(department.value, "bad_signature").inc()
+        log.warning("callback.refused", department=department)
+        CALLBACKS.labels(department, "bad_signature").inc()
         raise ProblemError(401, "Bad or stale signature")
     try:
-        callback = parse_callback(department.value, json.loads(body))
+        callback = parse_callback(runtime.callback_readers, department, json.loads(body))
     except (ValueError, CallbackError) as exc:
-        CALLBACKS.labels(department.value, "malformed").inc()
+        CALLBACKS.labels(department, "malformed").inc()
         raise ProblemError(400, "Malformed callback", str(exc)) from None
-    async with runtime.db.read() as session:
-        row = await session.scalar(
-            select(StepRow).where(
-                StepRow.department == department.value,
-                StepRow.department_ref == callback.reference,
-            )
-        )
-    if row is None:
+    birth_id = await apply_callback(
+        runtime.uow, department, callback, hashlib.sha256(body).hexdigest()
+    )
+    if birth_id is None:
         # Not known (yet): a callback can overtake the adapter's reply that
         # carries the reference. 404 asks the department to try again later;
         # polling completes the step if it gives up (docs: issue 3 decision).
-        CALLBACKS.labels(department.value, "unknown_reference").inc()
+        CALLBACKS.labels(department, "unknown_reference").inc()
         raise ProblemError(404, "Unknown reference")
-    step = Step(row.step)
-
-    def apply(saga: Saga, now: datetime) -> None:
-        saga.on_reply(step, callback.reply, saga.steps[step].attempt, now)
-
-    await runtime.orchestrator.update(
-        row.birth_id,
-        apply,
-        actor=f"department:{department.value}",
-        inbox=(f"callback:{department.value}", hashlib.sha256(body).hexdigest()),
-    )
-    CALLBACKS.labels(department.value, "accepted").inc()
-    log.info("callback.accepted", department=department.value, birth_id=row.birth_id)
+    CALLBACKS.labels(department, "accepted").inc()
+    log.info("callback.accepted", department=department, birth_id=birth_id)
     return Response(status_code=204)

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from contracts.problems import BirthEventInvalid
-from gateway import corrections
 from gateway.api.deps import PrincipalDep, RuntimeDep, read_json, visible_birth
 from gateway.api.problems import ProblemError, invalid_event
-from gateway.api.views import links
-from gateway.intake import Intake
 from gateway.saga.machine import CorrectionRefusedError
+from gateway.services import corrections
+from gateway.services.intake import Intake
+from gateway.views import links
 
 router = APIRouter(tags=["births"])
 
@@ -72,10 +72,9 @@ async def post_correction(
         )
     try:
         result = await corrections.correct(
-            runtime.orchestrator,
+            runtime.uow,
             birth_id,
             patch,
-            lookup_key=runtime.settings.lookup_key.get_secret_value(),
             actor=principal.actor,
         )
     except BirthEventInvalid as invalid:
@@ -106,7 +105,7 @@ async def post_cancel(
     """Cancel a birth reported in error: what was done is revoked, in reverse order."""
     await visible_birth(runtime, principal, birth_id)
     if not await corrections.cancel(
-        runtime.orchestrator, birth_id, cancellation.reason, actor=principal.actor
+        runtime.uow, birth_id, cancellation.reason, actor=principal.actor
     ):
         raise ProblemError(404, "No such birth")
     return {"birth_id": birth_id, "status": "cancelled", "links": links(birth_id)}

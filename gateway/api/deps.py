@@ -21,7 +21,7 @@ from limits.storage import storage_from_string
 
 from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
-from gateway.keys import Principal, authenticate
+from gateway.security.keys import Principal, authenticate
 from gateway.store.tables import Birth
 
 

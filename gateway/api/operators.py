@@ -10,25 +10,22 @@ operators only.
 import base64
 import binascii
 import json
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import ColumnElement, and_, exists, or_, select
 
-from contracts.steps import BirthStatus, Department, Step, StepState
-from gateway import deadlines, metrics
+from contracts.steps import BirthStatus, StepState
+from gateway import metrics
 from gateway.api.deps import PrincipalDep, RuntimeDep
 from gateway.api.problems import ProblemError
-from gateway.api.views import STEP_ORDER, links
-from gateway.deadletters import list_dead_letters, redrive
-from gateway.keys import Principal
-from gateway.saga.machine import Saga
-from gateway.store.tables import Birth, DeadLetterRow, StepRow
+from gateway.security.keys import Principal
+from gateway.services import operators
+from gateway.store.tables import DeadLetterRow
+from gateway.views import BirthFilter, Urgency, find_births, links
+from gateway.workers.deadletters import list_dead_letters, redrive
 
 router = APIRouter()
-
-Urgency = Literal["near", "past"]
 
 
 def _operator(principal: Principal) -> None:
@@ -52,8 +49,8 @@ def _bad_query(name: str, message: str, message_zh: str) -> ProblemError:
     )
 
 
-def _encode_cursor(birth: Birth) -> str:
-    raw = json.dumps([birth.created_at.isoformat(), birth.id]).encode()
+def _encode_cursor(birth: dict[str, Any]) -> str:
+    raw = json.dumps([birth["created_at"], birth["birth_id"]]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -71,26 +68,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     return when, birth_id
 
 
-def _deadline_filter(urgency: Urgency, now: datetime, near: timedelta) -> ColumnElement[bool]:
-    """Births with an open step whose legal deadline is past (or near)."""
-    clauses = []
-    for step, deadline in deadlines.LEGAL_DEADLINES.items():
-        past_before = deadline.born_before(now)
-        if urgency == "past":
-            born = Birth.born_at < past_before
-        else:
-            born = and_(
-                Birth.born_at >= past_before, Birth.born_at < deadline.born_before(now + near)
-            )
-        open_step = exists().where(
-            StepRow.birth_id == Birth.id,
-            StepRow.step == step.value,
-            StepRow.state.not_in([s.value for s in deadlines.SETTLED]),
-        )
-        clauses.append(and_(born, open_step))
-    return or_(*clauses)
-
-
 @router.get("/v1/births", tags=["operators"])
 async def list_births(
     runtime: RuntimeDep,
@@ -100,10 +77,11 @@ async def list_births(
         StepState | None, Query(description="Births with a step in this state.")
     ] = None,
     department: Annotated[
-        Department | None,
+        str | None,
         Query(
             description="With `step_state`: that department's step is in it; alone: "
-            "births whose step at this department is not settled yet."
+            "births whose step at this department is not settled yet.",
+            max_length=32,
         ),
     ] = None,
     hospital: Annotated[str | None, Query(max_length=32, description="Hospital code.")] = None,
@@ -125,105 +103,65 @@ async def list_births(
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
             raise _bad_query(name, "give the time with its offset", "时间需带时区偏移")
-    now = runtime.clock.now()
-    query = select(Birth)
-    if status:
-        query = query.where(Birth.status == status.value)
-    if hospital:
-        query = query.where(Birth.hospital_code == hospital)
-    if created_from:
-        query = query.where(Birth.created_at >= created_from)
-    if created_to:
-        query = query.where(Birth.created_at < created_to)
-    if step_state or department:
-        conditions = [StepRow.birth_id == Birth.id]
-        if step_state:
-            conditions.append(StepRow.state == step_state.value)
-        if department:
-            conditions.append(StepRow.department == department.value)
-            if not step_state:
-                conditions.append(StepRow.state.not_in([s.value for s in deadlines.SETTLED]))
-        query = query.where(exists().where(*conditions))
-    if deadline:
-        query = query.where(_deadline_filter(deadline, now, runtime.settings.deadline_near))
-    if cursor:
-        at, birth_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(Birth.created_at < at, and_(Birth.created_at == at, Birth.id < birth_id))
-        )
-    query = query.order_by(Birth.created_at.desc(), Birth.id.desc()).limit(limit + 1)
+    if department is not None and department not in runtime.registry.departments:
+        raise _bad_query("department", "no step is done by this department", "没有该部门办理的事项")
+    query = BirthFilter(
+        status=status,
+        step_state=step_state,
+        department=department,
+        hospital=hospital,
+        created_from=created_from,
+        created_to=created_to,
+        deadline=deadline,
+        after=_decode_cursor(cursor) if cursor else None,
+    )
     async with runtime.db.read() as session:
-        births = list((await session.scalars(query)).all())
-        page, more = births[:limit], len(births) > limit
-        rows = (
-            await session.scalars(select(StepRow).where(StepRow.birth_id.in_([b.id for b in page])))
-        ).all()
-    steps: dict[str, list[StepRow]] = {}
-    for row in rows:
-        steps.setdefault(row.birth_id, []).append(row)
-    near = runtime.settings.deadline_near
-    return {
-        "births": [_summary(b, steps.get(b.id, []), now, near) for b in page],
-        "next_cursor": _encode_cursor(page[-1]) if more else None,
-    }
-
-
-def _summary(birth: Birth, steps: list[StepRow], now: datetime, near: timedelta) -> dict[str, Any]:
-    steps = sorted(steps, key=lambda r: STEP_ORDER[r.step])
-    states = {Step(s.step): StepState(s.state) for s in steps}
-    return {
-        "birth_id": birth.id,
-        "hospital_code": birth.hospital_code,
-        "hospital_record_id": birth.hospital_record_id,
-        "status": birth.status,
-        "born_at": birth.born_at.isoformat(),
-        "created_at": birth.created_at.isoformat(),
-        "updated_at": birth.updated_at.isoformat(),
-        "steps": [
-            {
-                "step": s.step,
-                "department": s.department,
-                "state": s.state,
-                "attempt": s.attempt,
-                "last_error": s.last_error,
-                "next_attempt_at": s.next_attempt_at.isoformat() if s.next_attempt_at else None,
-            }
-            for s in steps
-        ],
-        "deadlines": deadlines.flags(birth.born_at, states, now, near),
-        "links": links(birth.id),
-    }
+        births, more = await find_births(
+            session,
+            runtime.registry,
+            query,
+            limit=limit,
+            now=runtime.clock.now(),
+            near=runtime.settings.deadline_near,
+        )
+    return {"births": births, "next_cursor": _encode_cursor(births[-1]) if more else None}
 
 
 @router.post("/v1/births/{birth_id}/steps/{step}/retry", status_code=202, tags=["operators"])
 async def retry_step(
-    birth_id: str, step: Step, runtime: RuntimeDep, principal: PrincipalDep
+    birth_id: str, step: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Queue a `failed` or `rejected` step again (same idempotency key, fresh deadline)."""
     _operator(principal)
-    outcome: dict[str, Any] = {}
-
-    def retry(saga: Saga, now: datetime) -> None:
-        view = saga.steps[step]
-        outcome["was"] = view.state.value
-        outcome["retried"] = saga.retry(step, now)
-        outcome["state"], outcome["attempt"] = saga.steps[step].state.value, view.attempt
-
-    found = await runtime.orchestrator.update(birth_id, retry, actor=principal.actor)
-    if not found:
+    if step not in runtime.registry:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            errors=[
+                {
+                    "pointer": "/step",
+                    "in": "path",
+                    "code": "unknown_step",
+                    "message": f"no step is called {step!r} here",
+                    "message_zh": "没有这个办理事项",
+                }
+            ],
+        )
+    outcome = await operators.retry_step(runtime.uow, birth_id, step, actor=principal.actor)
+    if outcome is None:
         raise ProblemError(404, "No such birth")
-    if not outcome["retried"]:
+    if not outcome.retried:
         raise ProblemError(
             409,
             "Step not retryable",
-            f"Only a failed or rejected step is retried; {step.value} is {outcome['was']}.",
-            state=outcome["was"],
+            f"Only a failed or rejected step is retried; {step} is {outcome.was}.",
+            state=outcome.was,
         )
     return {
         "birth_id": birth_id,
-        "step": step.value,
-        "state": outcome["state"],
-        "attempt": outcome["attempt"],
+        "step": step,
+        "state": outcome.state,
+        "attempt": outcome.attempt,
         "actor": principal.actor,
         "links": links(birth_id),
     }

@@ -80,7 +80,9 @@ async def track(
     response.headers.update(NO_STORE)
     birth = await _look_up(request, runtime, tracking_code, x_verification)
     async with runtime.db.read() as session:
-        return await load_view(session, birth, runtime.clock.now(), runtime.settings.deadline_near)
+        return await load_view(
+            session, birth, runtime.registry, runtime.clock.now(), runtime.settings.deadline_near
+        )
 
 
 @router.get(
@@ -105,6 +107,7 @@ async def track_events(
     stream = updates(
         runtime.db,
         runtime.clock,
+        runtime.registry,
         birth.id,
         last_event_id=last_event_id,
         near=runtime.settings.deadline_near,

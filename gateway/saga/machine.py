@@ -19,24 +19,33 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts.birth import BirthEvent
-from contracts.commands import AMEND_TYPE, REVOKE_TYPE, AmendStep, RevokeStep
+from contracts.commands import (
+    ACTION_OF,
+    Action,
+    AmendStep,
+    Command,
+    Operation,
+    PollDepartment,
+    RevokeStep,
+    SubmitStep,
+)
+from contracts.envelope import Envelope
+from contracts.registry import StepName
 from contracts.replies import StepReply
 from contracts.steps import (
-    DEPARTMENT_OF,
     FINAL_STEP_STATES,
     NEEDS_ACTION_STATES,
     BirthStatus,
-    Step,
     StepState,
 )
 from gateway.saga.plan import Plan
 
-Operation = Literal["amend", "revoke", "withdraw"]
-ActionName = Literal["submit", "poll", "amend", "revoke"]
 # Steps that hold nothing at the department (any more): a dependency may be revoked.
-RELEASED_STATES = frozenset({StepState.CANCELLED, StepState.COMPENSATED, StepState.SKIPPED})
-# The department has, or may have, the household registration: who the child is
-# registered with can no longer change.
+RELEASED_STATES = frozenset(
+    {StepState.CANCELLED, StepState.COMPENSATED, StepState.SKIPPED, StepState.NOT_APPLICABLE}
+)
+# The department has, or may have, the step's request: the fields the step fixes
+# once sent can no longer change.
 SENT_STATES = frozenset(
     {
         StepState.QUEUED,
@@ -84,7 +93,7 @@ class Policy:
 class StepView:
     """A step as the saga sees it."""
 
-    step: Step
+    step: StepName
     state: StepState
     attempt: int = 0
     next_attempt_at: datetime | None = None
@@ -101,16 +110,27 @@ class StepView:
     # The event version an amendment carries.
     op_version: int | None = None
     changed: bool = False
+    new: bool = False  # not stored yet
 
 
 @dataclass(frozen=True)
 class Transition:
     """One line of history."""
 
-    step: Step | None
+    step: StepName | None
     from_state: str | None
     to_state: str
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """A finished message for the outbox: the channel (`commands` to the
+    departments, `notifications` to the parents), its routing key and envelope."""
+
+    channel: Literal["commands", "notifications"]
+    routing_key: str
+    envelope: Envelope
 
 
 @dataclass(frozen=True)
@@ -118,8 +138,8 @@ class Dispatch:
     """A command to send: submit the step's record, poll the department, amend or
     revoke what it holds."""
 
-    step: Step
-    action: ActionName
+    step: StepName
+    action: Action
     attempt: int
     reference: str | None = None
 
@@ -132,16 +152,19 @@ class Saga:
         birth_id: str,
         event: BirthEvent,
         status: BirthStatus,
-        steps: dict[Step, StepView],
+        steps: dict[StepName, StepView],
         plan: Plan,
         policy: Policy,
         *,
         event_version: int = 1,
         versions: Mapping[int, BirthEvent] | None = None,
         cancel_reason: str | None = None,
+        source: dict[str, Any] | None = None,
     ) -> None:
         self.birth_id = birth_id
         self.event = event
+        # The event as the hospital posted it (JSON), which corrections patch.
+        self.source = source if source is not None else event.model_dump(mode="json")
         self.event_version = event_version
         # Earlier versions of the event that steps still refer to (amendments).
         self.versions: dict[int, BirthEvent] = {**(versions or {}), event_version: event}
@@ -154,34 +177,36 @@ class Saga:
         self.dispatches: list[Dispatch] = []
 
     @classmethod
-    def new(
-        cls,
-        birth_id: str,
-        event: BirthEvent,
-        plan: Plan,
-        policy: Policy,
-        *,
-        jurisdiction: str | None,
-    ) -> "Saga":
+    def new(cls, birth_id: str, event: BirthEvent, plan: Plan, policy: Policy) -> "Saga":
         """A birth just accepted: first states, then start what can start."""
         saga = cls(birth_id, event, BirthStatus.IN_PROGRESS, {}, plan, policy)
         saga.transitions.append(Transition(None, None, BirthStatus.IN_PROGRESS.value, "accepted"))
-        for step, (state, why) in plan.initial_states(event, jurisdiction).items():
-            saga.steps[step] = StepView(step, state, last_error=why, changed=True)
+        for step, (state, why) in plan.initial_states(event).items():
+            saga.steps[step] = StepView(step, state, last_error=why, changed=True, new=True)
             saga.transitions.append(Transition(step, None, state.value, why))
         return saga
 
-    def idempotency_key(self, step: Step) -> str:
-        return f"{self.birth_id}:{step.value}"
+    def adopt_new_steps(self) -> None:
+        """Steps declared after this birth was accepted do not apply to it."""
+        for step in self.plan.steps:
+            if step not in self.steps:
+                why = "declared after this birth was accepted"
+                self.steps[step] = StepView(
+                    step, StepState.NOT_APPLICABLE, last_error=why, changed=True, new=True
+                )
+                self.transitions.append(Transition(step, None, StepState.NOT_APPLICABLE.value, why))
 
-    def operation_key(self, step: Step) -> str:
+    def idempotency_key(self, step: StepName) -> str:
+        return f"{self.birth_id}:{step}"
+
+    def operation_key(self, step: StepName) -> str:
         """The stable key of the step's amendment (one per event version) or revocation."""
         view = self.steps[step]
         if view.operation == "amend":
-            return f"{self.birth_id}:{step.value}:amend:{view.op_version}"
-        return f"{self.birth_id}:{step.value}:revoke"
+            return f"{self.birth_id}:{step}:amend:{view.op_version}"
+        return f"{self.birth_id}:{step}:revoke"
 
-    def outputs(self) -> dict[Step, dict[str, str | None]]:
+    def outputs(self) -> dict[StepName, dict[str, str | None]]:
         """What completed steps gave (a step being amended or revoked completed once)."""
         return {
             s: v.output
@@ -189,26 +214,32 @@ class Saga:
             if v.state == StepState.COMPLETED or v.operation is not None
         }
 
-    def operation_command(self, dispatch: Dispatch) -> tuple[str, dict[str, Any]]:
-        """The type and data of an `amend` or `revoke` dispatch."""
+    def command(self, dispatch: Dispatch) -> Command:
+        """The command of a dispatch, with its stable idempotency key."""
         view = self.steps[dispatch.step]
         reference = dispatch.reference or ""
+        if dispatch.action == "submit":
+            record = self.plan.record(dispatch.step, self.event, self.outputs())
+            key = self.idempotency_key(dispatch.step)
+            return SubmitStep(idempotency_key=key, record=record.model_dump(mode="json"))
+        if dispatch.action == "poll":
+            return PollDepartment(
+                idempotency_key=self.idempotency_key(dispatch.step), reference=reference
+            )
         key = self.operation_key(dispatch.step)
         if dispatch.action == "amend":
             assert view.op_version is not None
             outputs = self.outputs()
             previous = self.plan.record(dispatch.step, self.versions[view.data_version], outputs)
             record = self.plan.record(dispatch.step, self.versions[view.op_version], outputs)
-            amend = AmendStep(
+            return AmendStep(
                 idempotency_key=key,
                 reference=reference,
                 previous=previous.model_dump(mode="json"),
                 record=record.model_dump(mode="json"),
             )
-            return AMEND_TYPE, amend.model_dump()
         reason = self.cancel_reason or "birth reported in error"
-        revoke = RevokeStep(idempotency_key=key, reference=reference, reason=reason)
-        return REVOKE_TYPE, revoke.model_dump()
+        return RevokeStep(idempotency_key=key, reference=reference, reason=reason)
 
     # What happens -----------------------------------------------------------
 
@@ -230,10 +261,17 @@ class Saga:
                 self._amend_if_changed(view, now)
         self._settle_status()
 
-    def correct(self, event: BirthEvent, version: int, now: datetime) -> None:
-        """Apply a correction (the event's new `version`): steps not yet sent will
-        use it, a rejected step is sent again with it, completed steps whose
-        department data changed are amended (in-flight ones once they land).
+    def correct(
+        self,
+        event: BirthEvent,
+        version: int,
+        now: datetime,
+        source: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply a correction (the event's new `version`; `source`: as posted):
+        steps not yet sent will use it, a rejected step is sent again with it,
+        completed steps whose department data changed are amended (in-flight
+        ones once they land).
         Raises `CorrectionRefusedError` when it cannot be applied."""
         if self.status == BirthStatus.CANCELLED:
             raise CorrectionRefusedError("the birth is cancelled: it accepts no correction")
@@ -241,19 +279,10 @@ class Saga:
             raise CorrectionRefusedError(
                 "the services asked for cannot be corrected once the birth is accepted"
             )
-        household = self.steps.get(Step.HOUSEHOLD_REGISTRATION)
-        if (
-            household is not None
-            and event.household.register_with != self.event.household.register_with
-            and (household.state in SENT_STATES or household.operation is not None)
-        ):
-            raise CorrectionRefusedError(
-                "the household registration has already been sent to public security "
-                f"(it is {household.state.value}): who the child is registered with "
-                "can no longer change; cancel this birth and report it anew"
-            )
+        self._refuse_fixed_changes(event)
         self.versions[version] = event
         self.event, self.event_version = event, version
+        self.source = source if source is not None else event.model_dump(mode="json")
         self.transitions.append(
             Transition(None, self.status.value, self.status.value, f"corrected: version {version}")
         )
@@ -269,6 +298,20 @@ class Saga:
             else:  # refused at review: the department amends and reviews again
                 self._amend_if_changed(view, now)
         self.advance(now)
+
+    def _refuse_fixed_changes(self, event: BirthEvent) -> None:
+        """A field that a step sent (or being sent) fixes cannot be corrected."""
+        for view in self.steps.values():
+            if view.state not in SENT_STATES and view.operation is None:
+                continue
+            spec = self.plan.spec(view.step)
+            for path in spec.fixed_once_sent:
+                if _at(event, path) != _at(self.event, path):
+                    raise CorrectionRefusedError(
+                        f"the {spec.texts.title['en'].lower()} has already been sent to "
+                        f"{spec.department} (it is {view.state.value}): {path} can no longer "
+                        "change; cancel this birth and report it anew"
+                    )
 
     def cancel(self, reason: str, now: datetime) -> bool:
         """Cancel the birth (reported in error): steps not started are cancelled,
@@ -286,11 +329,11 @@ class Saga:
         self._compensate(now)
         return True
 
-    def on_reply(self, step: Step, reply: StepReply, attempt: int, now: datetime) -> None:
+    def on_reply(self, step: StepName, reply: StepReply, attempt: int, now: datetime) -> None:
         """Apply an adapter's reply (or a department's callback) to a step."""
         view = self.steps[step]
         if view.operation is not None:
-            if reply.operation == ("amend" if view.operation == "amend" else "revoke"):
+            if reply.operation == ACTION_OF[view.operation]:
                 self._on_operation_reply(view, reply, attempt, now)
                 self.advance(now)
             return  # an answer to a command the step no longer waits for
@@ -328,7 +371,7 @@ class Saga:
                 self._on_transient(view, reply, attempt, now)
         self.advance(now)
 
-    def retry(self, step: Step, now: datetime) -> bool:
+    def retry(self, step: StepName, now: datetime) -> bool:
         """An operator's retry of a `failed` or `rejected` step: a fresh deadline and
         another attempt, with the same idempotency key; a failed amendment or
         revocation is sent again. False when not retryable."""
@@ -400,12 +443,17 @@ class Saga:
 
     def _compensate(self, now: datetime) -> None:
         """One pass of cancellation, dependants before what they depend on."""
-        for step in reversed(list(self.steps)):  # declaration order is topological
-            view = self.steps[step]
-            if view.operation is not None:
+        for step in reversed(self.plan.steps):
+            view = self.steps.get(step)
+            if view is None or view.operation is not None:
                 continue  # a revocation under way, or failed (an operator retries it)
             if view.state == StepState.COMPLETED:
-                if all(self.steps[d].state in RELEASED_STATES for d in self.plan.dependants(step)):
+                dependants = [self.steps[d] for d in self.plan.dependants(step) if d in self.steps]
+                if any(d.state not in RELEASED_STATES for d in dependants):
+                    continue
+                if self.plan.spec(step).compensation == "none":
+                    self._move(view, StepState.COMPENSATED, "nothing to undo", next_at=None)
+                else:
                     view.operation = "revoke"
                     self._restart(view, now, "revoke: the birth was cancelled")
             elif view.state == StepState.AWAITING_DEPARTMENT:
@@ -484,13 +532,11 @@ class Saga:
         view.attempt += 1
         view.started_at = view.started_at or now
         view.deadline_at = view.deadline_at or now + self.policy.step_deadline
-        why = f"attempt {view.attempt}, to {DEPARTMENT_OF[view.step].value}"
+        why = f"attempt {view.attempt}, to {self.plan.department(view.step)}"
         if detail:
             why = f"{detail}: {why}"
         self._move(view, StepState.QUEUED, why, next_at=now + self.policy.dispatch_lease)
-        action: ActionName = "submit"
-        if view.operation is not None:
-            action = "amend" if view.operation == "amend" else "revoke"
+        action: Action = ACTION_OF[view.operation] if view.operation else "submit"
         reference = view.department_ref if action != "submit" else None
         self.dispatches.append(Dispatch(view.step, action, view.attempt, reference=reference))
 
@@ -520,3 +566,11 @@ class Saga:
         if status != self.status:
             self.transitions.append(Transition(None, self.status.value, status.value))
             self.status = status
+
+
+def _at(event: BirthEvent, path: str) -> object:
+    """The value at a dotted path of the event (None where a part is missing)."""
+    value: object = event
+    for name in path.split("."):
+        value = getattr(value, name, None)
+    return value

@@ -1,186 +1,83 @@
-"""The step DAG: what each step depends on, and the record it sends.
+"""The step DAG of a deployment, read from its registry: what each step waits
+for, whether it applies, and the record it sends.
 
-A step starts when everything it depends on is `completed`; its record is built
-from the birth event and the outputs of earlier steps.
+A step starts when everything it needs is `completed`; its record is built from
+the birth event and the outputs it takes from earlier steps.
 """
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
 
 from contracts.birth import BirthEvent
-from contracts.records import (
-    BirthCertificateRecord,
-    HouseholdRegistrationRecord,
-    MailingAddress,
-    MedicalInsuranceRecord,
-    SocialSecurityCardRecord,
-    StepRecord,
-    VaccinationRecord,
-)
-from contracts.steps import Step, StepState
+from contracts.registry import Registry, RuleContext, StepName, StepSpec
+from contracts.steps import StepState
 
-CST = timezone(timedelta(hours=8), "CST")
-Outputs = Mapping[Step, Mapping[str, str | None]]
-
-
-def _birth_certificate(event: BirthEvent, _outputs: Outputs) -> StepRecord:
-    return BirthCertificateRecord(
-        hospital_code=event.hospital.code,
-        hospital_name=event.hospital.name,
-        child=event.child,
-        mother=event.mother,
-        father=event.father,
-    )
-
-
-def _vaccination_record(event: BirthEvent, _outputs: Outputs) -> StepRecord:
-    return VaccinationRecord(
-        hospital_code=event.hospital.code,
-        child=event.child,
-        guardian=event.mother,
-        doses=event.vaccinations,
-    )
-
-
-def _household_registration(event: BirthEvent, outputs: Outputs) -> StepRecord:
-    relation = event.household.register_with
-    declarant = event.father if relation == "father" and event.father else event.mother
-    return HouseholdRegistrationRecord(
-        certificate_number=_needed(outputs, Step.BIRTH_CERTIFICATE, "certificate_number"),
-        child=event.child,
-        declarant=declarant,
-        relation=relation,
-        hukou_region=event.household.hukou_region,
-        hukou_address=event.household.hukou_address,
-        household_number=event.household.household_number,
-    )
-
-
-def _medical_insurance(event: BirthEvent, outputs: Outputs) -> StepRecord:
-    return MedicalInsuranceRecord(
-        citizen_id=_needed(outputs, Step.HOUSEHOLD_REGISTRATION, "citizen_id"),
-        name=event.child.name,
-        sex=event.child.sex,
-        birth_date=_local_birth_date(event),
-        region=event.insurance.region,
-        scheme=event.insurance.scheme,
-    )
-
-
-def _social_security_card(event: BirthEvent, outputs: Outputs) -> StepRecord:
-    address = event.contact.mailing_address
-    mail = event.card_delivery.method == "mail"
-    return SocialSecurityCardRecord(
-        citizen_id=_needed(outputs, Step.HOUSEHOLD_REGISTRATION, "citizen_id"),
-        insurance_number=outputs.get(Step.MEDICAL_INSURANCE, {}).get("insurance_number"),
-        name=event.child.name,
-        sex=event.child.sex,
-        birth_date=_local_birth_date(event),
-        delivery=event.card_delivery.method,
-        mailing_address=MailingAddress(
-            region=address.region,
-            detail=address.detail,
-            recipient=address.recipient,
-            phone=event.contact.phone,
-        )
-        if mail
-        else None,
-        photo=event.card_delivery.photo,
-    )
-
-
-def _needed(outputs: Outputs, step: Step, key: str) -> str:
-    value = outputs.get(step, {}).get(key)
-    if not value:
-        raise KeyError(f"{step}.{key} is needed but not there")
-    return value
-
-
-def _local_birth_date(event: BirthEvent) -> date:
-    # The date on Chinese documents is the date in China Standard Time.
-    return event.child.born_at.astimezone(CST).date()
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    """A step: what it waits for, and how its record is built."""
-
-    step: Step
-    depends_on: tuple[Step, ...]
-    build: Callable[[BirthEvent, Outputs], StepRecord]
+Outputs = Mapping[StepName, Mapping[str, str | None]]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The DAG of one deployment (whether the card waits for insurance is a setting)."""
+    """The registry's steps as a DAG, with the deployment's rule context."""
 
-    specs: Mapping[Step, StepSpec]
+    registry: Registry
+    context: RuleContext = field(default_factory=RuleContext)
 
-    def depends_on(self, step: Step) -> tuple[Step, ...]:
-        return self.specs[step].depends_on
+    @property
+    def steps(self) -> tuple[StepName, ...]:
+        """Every step, each after the steps it needs."""
+        return self.registry.names
 
-    def dependants(self, step: Step) -> list[Step]:
-        return [s for s, spec in self.specs.items() if step in spec.depends_on]
+    def spec(self, step: StepName) -> StepSpec:
+        return self.registry[step]
 
-    def ready(self, states: Mapping[Step, StepState]) -> list[Step]:
+    def department(self, step: StepName) -> str:
+        return self.registry[step].department
+
+    def depends_on(self, step: StepName) -> tuple[StepName, ...]:
+        return self.registry[step].needs
+
+    def dependants(self, step: StepName) -> tuple[StepName, ...]:
+        return self.registry.dependants(step)
+
+    def ready(self, states: Mapping[StepName, StepState]) -> list[StepName]:
         """Waiting steps whose dependencies are all completed."""
         return [
             step
-            for step, state in states.items()
-            if state == StepState.WAITING
-            and all(states[dep] == StepState.COMPLETED for dep in self.depends_on(step))
+            for step in self.steps
+            if states.get(step) == StepState.WAITING
+            and all(states.get(dep) == StepState.COMPLETED for dep in self.depends_on(step))
         ]
 
-    def record(self, step: Step, event: BirthEvent, outputs: Outputs) -> StepRecord:
-        return self.specs[step].build(event, outputs)
+    def record(self, step: StepName, event: BirthEvent, outputs: Outputs) -> BaseModel:
+        """The step's record from the event and the outputs it takes."""
+        spec = self.registry[step]
+        taken: dict[str, str | None] = {}
+        for path in spec.takes:
+            source, _, key = path.partition(".")
+            taken[key] = outputs.get(source, {}).get(key)
+        return spec.record(event, taken)
 
-    def initial_states(
-        self, event: BirthEvent, jurisdiction: str | None
-    ) -> dict[Step, tuple[StepState, str | None]]:
-        """Each step's first state and why: skipped when not asked for or when a
-        step it needs is skipped; offline when it cannot be done online here."""
-        asked = set(event.services)
-        outside = _outside_jurisdiction(event, jurisdiction)
-        states: dict[Step, tuple[StepState, str | None]] = {}
-        for step in Step:  # declaration order is a topological order
-            blocked = [
-                states[dep] for dep in self.depends_on(step) if states[dep][0] != StepState.WAITING
-            ]
-            if step not in asked:
-                states[step] = (StepState.SKIPPED, "not asked for")
-            elif step in outside:
-                states[step] = (StepState.OFFLINE, outside[step])
+    def initial_states(self, event: BirthEvent) -> dict[StepName, tuple[StepState, str | None]]:
+        """Each step's first state and why: skipped when not asked for, not
+        applicable or offline by its rules, and like a step it needs that will
+        not be done."""
+        asked = event.asked_for(self.steps)
+        states: dict[StepName, tuple[StepState, str | None]] = {}
+        for spec in self.registry:
+            blocked = [states[dep] for dep in spec.needs if states[dep][0] != StepState.WAITING]
+            not_applicable = spec.eligible(event, self.context)
+            offline = spec.online(event, self.context)
+            if spec.name not in asked:
+                states[spec.name] = (StepState.SKIPPED, "not asked for")
+            elif not_applicable:
+                states[spec.name] = (StepState.NOT_APPLICABLE, not_applicable)
+            elif offline:
+                states[spec.name] = (StepState.OFFLINE, offline)
             elif blocked:
                 state, _ = blocked[0]
-                states[step] = (state, "a step it needs is " + state.value)
+                states[spec.name] = (state, "a step it needs is " + state.value)
             else:
-                states[step] = (StepState.WAITING, None)
+                states[spec.name] = (StepState.WAITING, None)
         return states
-
-
-def _outside_jurisdiction(event: BirthEvent, jurisdiction: str | None) -> dict[Step, str]:
-    if not jurisdiction:
-        return {}
-    outside: dict[Step, str] = {}
-    if not event.household.hukou_region.startswith(jurisdiction):
-        outside[Step.HOUSEHOLD_REGISTRATION] = (
-            "hukou outside this province: register at the counter"
-        )
-    if not event.insurance.region.startswith(jurisdiction):
-        outside[Step.MEDICAL_INSURANCE] = "insurance outside this province: enrol at the counter"
-    return outside
-
-
-def make_plan(*, card_waits_for_insurance: bool = True) -> Plan:
-    card_needs: tuple[Step, ...] = (Step.HOUSEHOLD_REGISTRATION,)
-    if card_waits_for_insurance:
-        card_needs += (Step.MEDICAL_INSURANCE,)
-    specs = (
-        StepSpec(Step.BIRTH_CERTIFICATE, (), _birth_certificate),
-        StepSpec(Step.VACCINATION_RECORD, (), _vaccination_record),
-        StepSpec(Step.HOUSEHOLD_REGISTRATION, (Step.BIRTH_CERTIFICATE,), _household_registration),
-        StepSpec(Step.MEDICAL_INSURANCE, (Step.HOUSEHOLD_REGISTRATION,), _medical_insurance),
-        StepSpec(Step.SOCIAL_SECURITY_CARD, card_needs, _social_security_card),
-    )
-    return Plan({spec.step: spec for spec in specs})

@@ -36,9 +36,6 @@ from sqlalchemy.types import TypeDecorator
 from contracts.sealing import Keyring
 from gateway.store.db import Database
 
-DEV_DATA_KEYS = Keyring.development("data")  # any deployment sets its own
-
-
 _bound: "weakref.WeakKeyDictionary[Dialect, Keyring]" = weakref.WeakKeyDictionary()
 
 
@@ -51,11 +48,7 @@ def bind(db: Database, keyring: Keyring) -> None:
 def keyring_of(dialect: Dialect) -> Keyring:
     keyring = _bound.get(dialect)
     if keyring is None:
-        # A Database built outside bootstrap: the process's own settings decide.
-        from gateway.settings import GatewaySettings
-
-        keyring = Keyring.parse(GatewaySettings().data_keys.get_secret_value())
-        _bound[dialect] = keyring
+        raise LookupError("no data keys are bound to this database: call crypto.bind(db, keys)")
     return keyring
 
 

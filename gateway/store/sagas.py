@@ -1,80 +1,154 @@
-"""Loading and saving sagas: the birth row, its steps, history and outbox
-commit together; `version` makes concurrent writers detect each other."""
+"""Persisting births as plain data: load a birth with its steps, save one
+change (birth row, step rows, history, outbox, a new event version) in the
+caller's transaction. `version` makes concurrent writers detect each other.
+
+The store only persists: it knows its tables and the contracts, never the saga
+machine, the bus or settings (the unit of work maps between them).
+"""
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bus.topology import COMMANDS_EXCHANGE
-from contracts.birth import BirthEvent
-from contracts.commands import POLL_TYPE, SUBMIT_TYPES, PollDepartment, SubmitStep, routing_key
-from contracts.envelope import Envelope
-from contracts.steps import DEPARTMENT_OF, BirthStatus, Step, StepState
-from gateway import notifications
-from gateway.saga.machine import Dispatch, Operation, Saga, StepView
-from gateway.saga.plan import Plan
-from gateway.store.tables import Birth, BirthVersion, HistoryRow, OutboxRow, StepRow
+from gateway.store.tables import Birth, BirthVersion, HistoryRow, InboxRow, OutboxRow, StepRow
 
 
 class ConcurrentUpdateError(Exception):
     """Another writer changed the birth first: reload and decide again."""
 
 
-class Loaded:
-    """A saga with the row versions it was loaded at."""
+@dataclass
+class StoredStep:
+    """A step row."""
 
-    def __init__(self, saga: Saga, version: int, history_seq: int) -> None:
-        self.saga, self.version, self.history_seq = saga, version, history_seq
+    step: str
+    department: str
+    state: str
+    attempt: int = 0
+    next_attempt_at: datetime | None = None
+    deadline_at: datetime | None = None
+    department_ref: str | None = None
+    output: dict[str, Any] = field(default_factory=dict)
+    last_error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    data_version: int = 1
+    operation: str | None = None
+    op_version: int | None = None
+    idempotency_key: str = ""  # written once, with the row
 
 
-async def load(session: AsyncSession, birth_id: str, plan: Plan, policy: Any) -> Loaded | None:
+STEP_COLUMNS = tuple(StoredStep.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class StoredBirth:
+    """A birth as loaded: its row's fields, its steps, and the older event
+    versions that its steps still refer to (by version number)."""
+
+    id: str
+    status: str
+    event: dict[str, Any]
+    event_version: int
+    version: int
+    history_seq: int
+    cancel_reason: str | None
+    steps: list[StoredStep]
+    versions: dict[int, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    step: str | None
+    from_state: str | None
+    to_state: str
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    message_id: str
+    exchange: str
+    routing_key: str
+    envelope: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A corrected event kept as the birth's current version."""
+
+    event_version: int
+    event: dict[str, Any]
+    born_at: datetime
+    mother_hash: str
+
+
+@dataclass
+class Change:
+    """What one decision writes about one birth, against the version it read."""
+
+    birth_id: str
+    read_version: int
+    read_history_seq: int
+    status: str
+    cancel_reason: str | None
+    actor: str
+    now: datetime
+    steps: list[StoredStep] = field(default_factory=list)  # changed rows
+    added: list[StoredStep] = field(default_factory=list)  # rows to insert
+    history: list[HistoryLine] = field(default_factory=list)
+    outbox: list[OutboxMessage] = field(default_factory=list)
+    new_version: NewVersion | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.steps or self.added or self.history or self.outbox or self.new_version)
+
+
+@dataclass(frozen=True)
+class NewBirth:
+    """The row of a birth just accepted (its steps come with the first change)."""
+
+    id: str
+    hospital_code: str
+    hospital_record_id: str
+    tracking_code: str
+    born_at: datetime
+    event: dict[str, Any]
+    body_hash: str
+    mother_hash: str | None
+
+
+async def load(session: AsyncSession, birth_id: str) -> StoredBirth | None:
     birth = await session.get(Birth, birth_id)
     if birth is None:
         return None
     rows = (await session.scalars(select(StepRow).where(StepRow.birth_id == birth_id))).all()
-    steps = {
-        Step(r.step): StepView(
-            step=Step(r.step),
-            state=StepState(r.state),
-            attempt=r.attempt,
-            next_attempt_at=r.next_attempt_at,
-            deadline_at=r.deadline_at,
-            department_ref=r.department_ref,
-            output=dict(r.output),
-            last_error=r.last_error,
-            started_at=r.started_at,
-            finished_at=r.finished_at,
-            data_version=r.data_version,
-            operation=cast(Operation | None, r.operation),
-            op_version=r.op_version,
-        )
-        for r in rows
-    }
-    # Checked against the clock when it was posted; a stored birth stays valid.
-    event = BirthEvent.model_validate(birth.event, context={"time_rules": False})
-    saga = Saga(
-        birth.id,
-        event,
-        BirthStatus(birth.status),
-        steps,
-        plan,
-        policy,
+    steps = [StoredStep(**{name: getattr(r, name) for name in STEP_COLUMNS}) for r in rows]
+    return StoredBirth(
+        id=birth.id,
+        status=birth.status,
+        event=birth.event,
         event_version=birth.event_version,
-        versions=await _versions_in_use(session, birth, steps.values()),
+        version=birth.version,
+        history_seq=birth.history_seq,
         cancel_reason=birth.cancel_reason,
+        steps=steps,
+        versions=await _versions_in_use(session, birth, steps),
     )
-    return Loaded(saga, birth.version, birth.history_seq)
 
 
 async def _versions_in_use(
-    session: AsyncSession, birth: Birth, steps: Iterable[StepView]
-) -> dict[int, BirthEvent]:
+    session: AsyncSession, birth: Birth, steps: Iterable[StoredStep]
+) -> dict[int, dict[str, Any]]:
     """The older event versions that steps still refer to (held by a department, or
     carried by an amendment); usually none."""
-    wanted = {v.data_version for v in steps} | {v.op_version for v in steps if v.op_version}
+    wanted = {s.data_version for s in steps} | {s.op_version for s in steps if s.op_version}
     wanted.discard(birth.event_version)
     if not wanted:
         return {}
@@ -83,69 +157,25 @@ async def _versions_in_use(
             BirthVersion.birth_id == birth.id, BirthVersion.event_version.in_(wanted)
         )
     )
-    return {
-        row.event_version: BirthEvent.model_validate(row.event, context={"time_rules": False})
-        for row in rows
-    }
+    return {row.event_version: row.event for row in rows}
 
 
-async def add_version(
-    session: AsyncSession,
-    birth_id: str,
-    event: BirthEvent,
-    event_json: dict[str, Any],
-    *,
-    version: int,
-    mother_hash: str,
-    actor: str,
-    now: datetime,
+def insert_birth(
+    session: AsyncSession, birth: NewBirth, *, status: str, actor: str, now: datetime
 ) -> None:
-    """Keep a corrected event as the birth's current version (with `save`, in the
-    same transaction, whose version check guards it). `body_hash` stays the
-    original post's: the same post again still answers with the birth."""
-    await session.execute(
-        update(Birth)
-        .where(Birth.id == birth_id)
-        .values(
-            event=event_json,
-            event_version=version,
-            born_at=event.child.born_at,
-            mother_hash=mother_hash,
-        )
-    )
-    session.add(
-        BirthVersion(
-            birth_id=birth_id, event_version=version, event=event_json, actor=actor, created_at=now
-        )
-    )
-
-
-def insert_new(
-    session: AsyncSession,
-    saga: Saga,
-    *,
-    hospital_code: str,
-    hospital_record_id: str,
-    tracking_code: str,
-    body_hash: str,
-    event_json: dict[str, Any],
-    actor: str,
-    now: datetime,
-    mother_hash: str | None = None,
-) -> None:
-    """Add a birth just accepted; `save` then writes its steps, history and outbox."""
+    """Add a birth just accepted (version 0); `save` then writes its first change."""
     session.add(
         Birth(
-            id=saga.birth_id,
-            hospital_code=hospital_code,
-            hospital_record_id=hospital_record_id,
-            tracking_code=tracking_code,
-            born_at=saga.event.child.born_at,
-            status=saga.status.value,
-            event=event_json,
-            body_hash=body_hash,
+            id=birth.id,
+            hospital_code=birth.hospital_code,
+            hospital_record_id=birth.hospital_record_id,
+            tracking_code=birth.tracking_code,
+            born_at=birth.born_at,
+            status=status,
+            event=birth.event,
+            body_hash=birth.body_hash,
             event_version=1,
-            mother_hash=mother_hash,
+            mother_hash=birth.mother_hash,
             version=0,
             history_seq=0,
             created_at=now,
@@ -154,131 +184,105 @@ def insert_new(
     )
     session.add(
         BirthVersion(
-            birth_id=saga.birth_id, event_version=1, event=event_json, actor=actor, created_at=now
+            birth_id=birth.id, event_version=1, event=birth.event, actor=actor, created_at=now
         )
     )
-    for view in saga.steps.values():
-        session.add(
-            StepRow(
-                birth_id=saga.birth_id,
-                step=view.step.value,
-                department=DEPARTMENT_OF[view.step].value,
-                state=view.state.value,
-                attempt=0,
-                idempotency_key=saga.idempotency_key(view.step),
-                output={},
-                updated_at=now,
-            )
-        )
 
 
-async def save(
-    session: AsyncSession, loaded: Loaded, *, actor: str, now: datetime
-) -> list[Envelope]:
-    """Write what the saga changed; return the envelopes put in the outbox."""
-    saga = loaded.saga
-    if (
-        not saga.transitions
-        and not saga.dispatches
-        and not any(v.changed for v in saga.steps.values())
-    ):
-        return []
+async def save(session: AsyncSession, change: Change) -> None:
+    """Write `change`; `ConcurrentUpdateError` when the birth moved since it was read."""
+    if change.empty:
+        return
     await session.flush()
-    seq = loaded.history_seq + len(saga.transitions)
+    seq = change.read_history_seq + len(change.history)
+    values: dict[str, Any] = {
+        "status": change.status,
+        "version": change.read_version + 1,
+        "history_seq": seq,
+        "updated_at": change.now,
+        "cancel_reason": change.cancel_reason,
+    }
+    if change.new_version:
+        values |= {
+            "event": change.new_version.event,
+            "event_version": change.new_version.event_version,
+            "born_at": change.new_version.born_at,
+            "mother_hash": change.new_version.mother_hash,
+        }
     result = await session.execute(
         update(Birth)
-        .where(Birth.id == saga.birth_id, Birth.version == loaded.version)
-        .values(
-            status=saga.status.value,
-            version=loaded.version + 1,
-            history_seq=seq,
-            updated_at=now,
-            cancel_reason=saga.cancel_reason,
-        )
+        .where(Birth.id == change.birth_id, Birth.version == change.read_version)
+        .values(**values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConcurrentUpdateError(saga.birth_id)
-    for view in saga.steps.values():
-        if view.changed:
-            await session.execute(
-                update(StepRow)
-                .where(StepRow.birth_id == saga.birth_id, StepRow.step == view.step.value)
-                .values(
-                    state=view.state.value,
-                    attempt=view.attempt,
-                    next_attempt_at=view.next_attempt_at,
-                    deadline_at=view.deadline_at,
-                    department_ref=view.department_ref,
-                    output=view.output,
-                    last_error=view.last_error,
-                    started_at=view.started_at,
-                    finished_at=view.finished_at,
-                    data_version=view.data_version,
-                    operation=view.operation,
-                    op_version=view.op_version,
-                    updated_at=now,
-                )
+        raise ConcurrentUpdateError(change.birth_id)
+    if change.new_version:
+        session.add(
+            BirthVersion(
+                birth_id=change.birth_id,
+                event_version=change.new_version.event_version,
+                event=change.new_version.event,
+                actor=change.actor,
+                created_at=change.now,
             )
-    if saga.transitions:
+        )
+    for step in change.added:
+        session.add(StepRow(birth_id=change.birth_id, updated_at=change.now, **_columns(step)))
+    for step in change.steps:
+        columns = _columns(step)
+        del columns["idempotency_key"], columns["department"]
+        await session.execute(
+            update(StepRow)
+            .where(StepRow.birth_id == change.birth_id, StepRow.step == step.step)
+            .values(updated_at=change.now, **columns)
+        )
+    if change.history:
         await session.execute(
             insert(HistoryRow),
             [
                 {
-                    "birth_id": saga.birth_id,
-                    "seq": loaded.history_seq + i,
-                    "at": now,
-                    "actor": actor,
-                    "step": t.step.value if t.step else None,
-                    "from_state": t.from_state,
-                    "to_state": t.to_state,
-                    "detail": t.detail,
+                    "birth_id": change.birth_id,
+                    "seq": change.read_history_seq + i,
+                    "at": change.now,
+                    "actor": change.actor,
+                    "step": line.step,
+                    "from_state": line.from_state,
+                    "to_state": line.to_state,
+                    "detail": line.detail,
                 }
-                for i, t in enumerate(saga.transitions, start=1)
+                for i, line in enumerate(change.history, start=1)
             ],
         )
-    commands = [command_envelope(saga, d, now) for d in saga.dispatches]
-    if commands:
+    if change.outbox:
         await session.execute(
             insert(OutboxRow),
             [
                 {
-                    "message_id": env.message_id,
-                    "exchange": COMMANDS_EXCHANGE,
-                    "routing_key": key,
-                    "envelope": env.model_dump(mode="json"),
-                    "created_at": now,
+                    "message_id": m.message_id,
+                    "exchange": m.exchange,
+                    "routing_key": m.routing_key,
+                    "envelope": m.envelope,
+                    "created_at": change.now,
                 }
-                for key, env in commands
+                for m in change.outbox
             ],
         )
-    # Messages to the parents commit with the change that causes them (issue 5).
-    notices = notifications.for_transitions(saga, loaded.history_seq, now)
-    if notices:
-        await session.execute(insert(OutboxRow), notices)
-    return [env for _, env in commands]
 
 
-def command_envelope(saga: Saga, dispatch: Dispatch, now: datetime) -> tuple[str, Envelope]:
-    """The routing key and command for one dispatch, with the step's stable
-    idempotency key."""
-    key = saga.idempotency_key(dispatch.step)
-    data: dict[str, Any]
-    if dispatch.action == "poll":
-        assert dispatch.reference is not None
-        data = PollDepartment(idempotency_key=key, reference=dispatch.reference).model_dump()
-        kind = POLL_TYPE
-    elif dispatch.action in ("amend", "revoke"):
-        kind, data = saga.operation_command(dispatch)
-    else:
-        record = saga.plan.record(dispatch.step, saga.event, saga.outputs())
-        data = SubmitStep(idempotency_key=key, record=record.model_dump(mode="json")).model_dump()
-        kind = SUBMIT_TYPES[dispatch.step]
-    envelope = Envelope(
-        type=kind,
-        birth_id=saga.birth_id,
-        step=dispatch.step,
-        attempt=dispatch.attempt,
-        occurred_at=now,
-        data=data,
-    )
-    return routing_key(DEPARTMENT_OF[dispatch.step].value, dispatch.action), envelope
+def _columns(step: StoredStep) -> dict[str, Any]:
+    return {name: getattr(step, name) for name in STEP_COLUMNS}
+
+
+async def claim(session: AsyncSession, consumer: str, message_id: str, *, now: datetime) -> bool:
+    """Record the message as applied; False when it already was."""
+    if await session.get(InboxRow, (consumer, message_id)) is not None:
+        return False
+    # Only a clash on this row means "applied meanwhile by another consumer"; any
+    # other integrity error is a failure of the change itself and must reach the
+    # bus (redelivered, then dead-lettered), not be acked as a duplicate.
+    try:
+        async with session.begin_nested():
+            session.add(InboxRow(consumer=consumer, message_id=message_id, received_at=now))
+    except IntegrityError:
+        return False
+    return True

@@ -222,6 +222,9 @@ class DeadLetterRow(Base):
     birth_id: Mapped[str] = mapped_column(String(32), index=True)
     step: Mapped[str | None] = mapped_column(String(32))
     envelope: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("dead_letters.envelope"))
+    # Where it was first published (the exchange's unprefixed name), to re-drive it there.
+    exchange: Mapped[str | None] = mapped_column(String(64))
+    routing_key: Mapped[str | None] = mapped_column(String(64))
     deaths: Mapped[int] = mapped_column(Integer, default=1)  # dead-lettered again after a redrive
     dead_at: Mapped[datetime] = mapped_column(index=True)
     redriven_at: Mapped[datetime | None]

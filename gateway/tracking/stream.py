@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from contracts.registry import Registry
 from gateway.clock import Clock
 from gateway.deadlines import NEAR_DEADLINE
 from gateway.store.db import Database
@@ -43,6 +44,7 @@ def event(view: dict[str, Any]) -> str:
 async def updates(
     db: Database,
     clock: Clock,
+    registry: Registry,
     birth_id: str,
     *,
     last_event_id: str | None = None,
@@ -66,7 +68,7 @@ async def updates(
                 seen_version = version
                 birth = await session.get(Birth, birth_id, populate_existing=True)
                 assert birth is not None
-                view = await load_view(session, birth, clock.now(), near)
+                view = await load_view(session, birth, registry, clock.now(), near)
                 if visible(view) != sent:
                     sent = visible(view)
                     yield event(view)

@@ -5,38 +5,9 @@ page, the JSON view and the SMS say the same thing."""
 # Chinese text uses full-width punctuation on purpose.
 # ruff: noqa: RUF001
 
-from typing import TypedDict
-
-from contracts.steps import BirthStatus, Step, StepState
-
-
-class Text(TypedDict):
-    """One text in both languages."""
-
-    zh: str
-    en: str
-
-
-def t(zh: str, en: str) -> Text:
-    return {"zh": zh, "en": en}
-
-
-STEP_TITLES: dict[Step, Text] = {
-    Step.BIRTH_CERTIFICATE: t("出生医学证明", "Birth medical certificate"),
-    Step.VACCINATION_RECORD: t("预防接种证", "Vaccination record"),
-    Step.HOUSEHOLD_REGISTRATION: t("户口登记", "Household registration"),
-    Step.MEDICAL_INSURANCE: t("医保参保", "Medical insurance"),
-    Step.SOCIAL_SECURITY_CARD: t("社会保障卡", "Social security card"),
-}
-
-# Where parents go when a step must be done in person.
-OFFICES: dict[Step, Text] = {
-    Step.BIRTH_CERTIFICATE: t("出生医院", "the hospital where your baby was born"),
-    Step.VACCINATION_RECORD: t("辖区预防接种门诊", "your local vaccination clinic"),
-    Step.HOUSEHOLD_REGISTRATION: t("户籍所在地派出所户籍窗口", "the household registration office"),
-    Step.MEDICAL_INSURANCE: t("医保经办窗口", "the medical insurance office"),
-    Step.SOCIAL_SECURITY_CARD: t("社保卡服务网点", "a social security card service point"),
-}
+from contracts.registry import StepSpec, Text
+from contracts.registry import text as t
+from contracts.steps import BirthStatus, StepState
 
 STATE_WORDS: dict[StepState, Text] = {
     StepState.WAITING: t("等待前一步完成", "Waiting for an earlier step"),
@@ -51,6 +22,7 @@ STATE_WORDS: dict[StepState, Text] = {
     StepState.OFFLINE: t("需到窗口办理", "To be done in person"),
     StepState.CANCELLED: t("已取消", "Cancelled"),
     StepState.COMPENSATED: t("已撤销", "Withdrawn"),
+    StepState.NOT_APPLICABLE: t("不适用", "Does not apply"),
 }
 
 STATUS_WORDS: dict[BirthStatus, Text] = {
@@ -58,22 +30,6 @@ STATUS_WORDS: dict[BirthStatus, Text] = {
     BirthStatus.COMPLETED: t("全部办结", "All done"),
     BirthStatus.ACTION_REQUIRED: t("有事项需要处理", "Something needs attention"),
     BirthStatus.CANCELLED: t("已取消", "Cancelled"),
-}
-
-DOCUMENT_LABELS: dict[str, Text] = {
-    "certificate_number": t("证明编号", "Certificate number"),
-    "record_number": t("接种证编号", "Record number"),
-    "citizen_id": t("公民身份号码", "Citizen ID number"),
-    "insurance_number": t("参保编号", "Insurance number"),
-    "application_number": t("申请编号", "Application number"),
-    "card_number": t("卡号", "Card number"),
-    "mailed_at": t("寄出日期", "Mailed on"),
-}
-
-# Legal deadlines counted from the birth (SPEC §4).
-DEADLINE_RULES: dict[Step, Text] = {
-    Step.HOUSEHOLD_REGISTRATION: t("出生后一个月内", "within one month of the birth"),
-    Step.MEDICAL_INSURANCE: t("出生后90天内", "within 90 days of the birth"),
 }
 
 
@@ -86,8 +42,8 @@ def rejected(reason: str) -> Text:
     )
 
 
-def offline(step: Step, reason: str) -> Text:
-    office = OFFICES[step]
+def offline(spec: StepSpec, reason: str) -> Text:
+    office = spec.texts.office
     return t(
         f"这一项无法在网上办理（{reason}）。请携带出生医学证明和父母双方身份证件，"
         f"到{office['zh']}办理。",
@@ -96,8 +52,9 @@ def offline(step: Step, reason: str) -> Text:
     )
 
 
-def near_deadline(step: Step, due: str, days_left: int, *, passed: bool) -> Text:
-    rule, office = DEADLINE_RULES[step], OFFICES[step]
+def near_deadline(spec: StepSpec, due: str, days_left: int, *, passed: bool) -> Text:
+    assert spec.deadline is not None
+    rule, office = spec.deadline.words, spec.texts.office
     if passed:
         return t(
             f"法定期限（{rule['zh']}，即 {due} 前）已过，请尽快到{office['zh']}办理。",
@@ -116,11 +73,11 @@ PAGE: dict[str, Text] = {
     "title": t("出生一件事 · 办理进度", "Birth services · Progress"),
     "heading": t("查询办理进度", "Follow your baby's registrations"),
     "intro": t(
-        "出生医学证明、预防接种证、户口登记、医保参保和社会保障卡，五件事一次办理。"
+        "出生医学证明、户口登记、医保参保、社会保障卡等事项一次办理。"
         "输入医院给您的追踪码即可查看每一步的进度。",
-        "The birth certificate, vaccination record, household registration, medical "
-        "insurance and social security card, all in one go. Enter the tracking code "
-        "the hospital gave you to see each step.",
+        "The birth certificate, household registration, medical insurance, social "
+        "security card and more, all in one go. Enter the tracking code the hospital "
+        "gave you to see each step.",
     ),
     "code_label": t("追踪码", "Tracking code"),
     "code_hint": t("12位，如 ABCD-EFGH-JKMN", "12 characters, e.g. ABCD-EFGH-JKMN"),
@@ -137,7 +94,7 @@ PAGE: dict[str, Text] = {
     "deadline": t("法定期限", "Legal deadline"),
     "updated": t("更新于", "Updated"),
     "all_done": t(
-        "五件事都已办好，证件会按您选择的方式送达。",
+        "各项事项都已办好，证件会按您选择的方式送达。",
         "Every step is finished; the documents reach you as you chose.",
     ),
     "all_done_offline": t(
@@ -181,40 +138,38 @@ PAGE: dict[str, Text] = {
     "verification_format": t("验证码应为6位", "The verification has 6 characters"),
 }
 
-STEP_COUNT = len(Step)
 
-
-def sms_accepted(code: str, page_url: str, offline_steps: list[Step]) -> str:
+def sms_accepted(code: str, page_url: str, offline_steps: list[StepSpec]) -> str:
     """The first message: the birth was accepted, with the tracking code."""
     text = (
-        f"【出生一件事】宝宝的出生信息已受理，五件事将为您联办。追踪码：{code}，"
+        f"【出生一件事】宝宝的出生信息已受理，各项事项将为您联办。追踪码：{code}，"
         f"在 {page_url} 输入追踪码和母亲身份证号或联系电话后6位即可查看进度。"
     )
     if offline_steps:
-        names = "、".join(STEP_TITLES[s]["zh"] for s in offline_steps)
+        names = "、".join(s.texts.title["zh"] for s in offline_steps)
         text += f"其中{names}需到窗口办理，详见页面。"
     return text + f" Birth received; tracking code {code}, follow it at {page_url}"
 
 
-def sms_action_needed(code: str, page_url: str, steps: list[Step]) -> str:
+def sms_action_needed(code: str, page_url: str, steps: list[StepSpec]) -> str:
     """A step needs the parents (rejected, offline)."""
-    names = "、".join(STEP_TITLES[s]["zh"] for s in steps)
-    names_en = ", ".join(STEP_TITLES[s]["en"].lower() for s in steps)
+    names = "、".join(s.texts.title["zh"] for s in steps)
+    names_en = ", ".join(s.texts.title["en"].lower() for s in steps)
     return (
         f"【出生一件事】{names}需要您处理，请在 {page_url} 查看说明（追踪码 {code}）。"
         f" The {names_en} needs you: see {page_url} (code {code})."
     )
 
 
-def sms_completed(code: str, page_url: str, offline_steps: list[Step]) -> str:
+def sms_completed(code: str, page_url: str, offline_steps: list[StepSpec]) -> str:
     """Everything is done (what can be done online)."""
     if offline_steps:
-        names = "、".join(STEP_TITLES[s]["zh"] for s in offline_steps)
+        names = "、".join(s.texts.title["zh"] for s in offline_steps)
         return (
             f"【出生一件事】网上可办事项已全部办结；{names}请到窗口办理，"
             f"详见 {page_url}（追踪码 {code}）。 Online steps done; see {page_url}."
         )
     return (
-        f"【出生一件事】五件事已全部办结，证件将按您选择的方式送达。追踪码 {code}。"
-        f" All five steps are done (code {code})."
+        f"【出生一件事】各项事项已全部办结，证件将按您选择的方式送达。追踪码 {code}。"
+        f" All steps are done (code {code})."
     )

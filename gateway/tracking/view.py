@@ -5,19 +5,20 @@ The same view answers `GET /v1/track/{code}`, feeds the page's live stream, and
 decides which steps are near a legal deadline (household registration one
 month after the birth, medical insurance 90 days: `gateway.deadlines`)."""
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.steps import BirthStatus, Step, StepState
-from gateway.deadlines import CST, LEGAL_DEADLINES, NEAR_DEADLINE, SETTLED, urgency
+from contracts.registry import CST, Registry, StepSpec, Text, text
+from contracts.steps import BirthStatus, StepState
+from gateway.deadlines import NEAR_DEADLINE, SETTLED, urgency
 from gateway.store.tables import Birth, HistoryRow, StepRow
 from gateway.tracking import texts
 
 NEEDS_PARENTS = frozenset({StepState.REJECTED, StepState.OFFLINE})
-STEP_ORDER = {step.value: i for i, step in enumerate(Step)}
 
 
 def mask_citizen_id(value: str) -> str:
@@ -34,11 +35,11 @@ def shown_output(output: dict[str, Any]) -> dict[str, Any]:
 
 
 def _deadline(
-    step: Step, state: StepState, born_at: datetime, now: datetime, near: timedelta
+    spec: StepSpec, state: StepState, born_at: datetime, now: datetime, near: timedelta
 ) -> dict[str, Any]:
     """The legal deadline of an open step (gateway.deadlines): its last day, the
     days left, and whether it is near or past."""
-    rule = LEGAL_DEADLINES.get(step)
+    rule = spec.deadline
     if rule is None or state in SETTLED:
         return {}
     last_day = rule.last_day(born_at.astimezone(CST).date())
@@ -51,41 +52,47 @@ def _deadline(
     }
 
 
-def _instruction(row: StepRow, state: StepState, deadline: dict[str, Any]) -> texts.Text | None:
-    step = Step(row.step)
+def _instruction(
+    spec: StepSpec, row: StepRow, state: StepState, deadline: dict[str, Any]
+) -> Text | None:
     reason = row.last_error or ""
     if state == StepState.REJECTED:
         return texts.rejected(reason)
     if state == StepState.OFFLINE:
-        return texts.offline(step, reason)
+        return texts.offline(spec, reason)
     if deadline.get("near_deadline"):
         return texts.near_deadline(
-            step, deadline["deadline"], deadline["days_left"], passed=deadline["deadline_passed"]
+            spec, deadline["deadline"], deadline["days_left"], passed=deadline["deadline_passed"]
         )
     return None
 
 
 def step_view(
+    spec: StepSpec,
     row: StepRow,
     born_at: datetime,
     now: datetime,
     changed_at: datetime | None = None,
     near: timedelta = NEAR_DEADLINE,
+    labels: Mapping[str, Text] | None = None,
 ) -> dict[str, Any]:
-    """One step of the timeline; `changed_at`: when its state last changed."""
-    step, state = Step(row.step), StepState(row.state)
+    """One step of the timeline; `changed_at`: when its state last changed;
+    `labels`: what each output is called (every step's, since a step may pass
+    on what an earlier one gave)."""
+    labels = labels if labels is not None else spec.gives
+    state = StepState(row.state)
     output = shown_output(row.output)
-    deadline = _deadline(step, state, born_at, now, near)
-    instruction = _instruction(row, state, deadline)
+    deadline = _deadline(spec, state, born_at, now, near)
+    instruction = _instruction(spec, row, state, deadline)
     return {
-        "step": step.value,
-        "title": texts.STEP_TITLES[step],
+        "step": spec.name,
+        "title": spec.texts.title,
         "state": state.value,
         "state_text": texts.STATE_WORDS[state],
         "updated_at": (changed_at or row.updated_at).isoformat(),
         "output": output,
         "documents": [
-            {"name": key, "label": texts.DOCUMENT_LABELS.get(key, texts.t(key, key)), "value": v}
+            {"name": key, "label": labels.get(key, text(key, key)), "value": v}
             for key, v in output.items()
             if v
         ],
@@ -98,12 +105,15 @@ def step_view(
 
 
 async def load_view(
-    session: AsyncSession, birth: Birth, now: datetime, near: timedelta = NEAR_DEADLINE
+    session: AsyncSession,
+    birth: Birth,
+    registry: Registry,
+    now: datetime,
+    near: timedelta = NEAR_DEADLINE,
 ) -> dict[str, Any]:
     """The view of `birth` as stored now; `near`: how close to a legal deadline an
     open step is flagged."""
-    rows = (await session.scalars(select(StepRow).where(StepRow.birth_id == birth.id))).all()
-    steps = sorted(rows, key=lambda r: STEP_ORDER[r.step])
+    steps = (await session.scalars(select(StepRow).where(StepRow.birth_id == birth.id))).all()
     # When each step last changed state: its newest history line (a poll of the
     # department touches the step row but is no change for the parents).
     changed = await session.execute(
@@ -111,19 +121,28 @@ async def load_view(
         .where(HistoryRow.birth_id == birth.id, HistoryRow.step.is_not(None))
         .group_by(HistoryRow.step)
     )
-    return parent_view(birth, steps, dict(changed.all()), now, near)
+    return parent_view(birth, registry, steps, dict(changed.all()), now, near)
 
 
 def parent_view(
     birth: Birth,
-    steps: list[StepRow],
+    registry: Registry,
+    steps: Sequence[StepRow],
     changed_at: dict[str | None, datetime],
     now: datetime,
     near: timedelta = NEAR_DEADLINE,
 ) -> dict[str, Any]:
-    """The whole view; `version` changes with every change to the birth."""
+    """The whole view, steps in the registry's order (a step no longer declared
+    is not shown); `version` changes with every change to the birth."""
     status = BirthStatus(birth.status)
-    shown = [step_view(row, birth.born_at, now, changed_at.get(row.step), near) for row in steps]
+    rows, labels = {row.step: row for row in steps}, registry.outputs()
+    shown = [
+        step_view(
+            spec, rows[spec.name], birth.born_at, now, changed_at.get(spec.name), near, labels
+        )
+        for spec in registry
+        if spec.name in rows
+    ]
     offline = any(s["state"] == StepState.OFFLINE for s in shown)
     if status == BirthStatus.COMPLETED:
         summary = texts.PAGE["all_done_offline" if offline else "all_done"]

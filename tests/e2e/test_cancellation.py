@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from birthlink.samples import birth_event
-from contracts.steps import Step
-from gateway.keys import create_key
+from contracts.catalogue import builtin_registry
+from gateway.security.keys import create_key
 from tests.support.cli import run_birthlink, store_env
 from tests.support.servers import wait_for
 from tests.support.stack import KINDS, Stack, running_stack
@@ -60,7 +60,9 @@ async def test_a_completed_birth_is_revoked_in_reverse_dependency_order(stack: S
     answer = await cancel(stack, birth_id)
     assert answer.status_code == 202
     assert answer.json()["status"] == "cancelled"
-    birth = await wait_states(stack, birth_id, {s.value: "compensated" for s in Step})
+    birth = await wait_states(
+        stack, birth_id, dict.fromkeys(builtin_registry().names, "compensated")
+    )
     assert birth["status"] == "cancelled"
     assert birth["cancel_reason"] == REASON
 

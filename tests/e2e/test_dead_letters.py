@@ -11,8 +11,8 @@ from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from birthlink.samples import birth_event
-from gateway.deadletters import list_dead_letters
 from gateway.store.db import Database
+from gateway.workers.deadletters import list_dead_letters
 from tests.e2e.test_departments_behaviour import operator_client, step_of
 from tests.support.cli import run_birthlink, store_env
 from tests.support.servers import wait_for

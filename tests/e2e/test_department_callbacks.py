@@ -114,7 +114,10 @@ async def test_polling_completes_a_step_whose_callback_never_comes(
     callback is refused, and the poll of the status endpoint completes the step."""
     clock = ManualClock()
     async with running_stack(
-        kind, tmp_path, clock=clock, mps_secret="a-secret-the-department-does-not-have"
+        kind,
+        tmp_path,
+        clock=clock,
+        department_secrets={"mps": "a-secret-the-department-does-not-have"},
     ) as stack:
         refused = await counted(stack, "mps", "bad_signature")
         birth_id = (await stack.post(birth_event(random.Random(52)))).json()["birth_id"]

@@ -16,7 +16,7 @@ import pytest
 
 from birthlink.samples import birth_event
 from gateway.clock import ManualClock
-from gateway.keys import create_key
+from gateway.security.keys import create_key
 from tests.support.servers import wait_for
 from tests.support.stack import KINDS, Stack, running_stack
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from birthlink.samples import birth_event
-from contracts.steps import STEP_OF, Department
+from contracts.catalogue import BUILTIN_DEPARTMENTS, builtin_registry
 from tests.support.processes import deployment
 from tests.support.servers import wait_for
 
@@ -50,7 +50,7 @@ async def test_kill_9_of_every_worker_mid_flight_loses_nothing_and_repeats_nothi
     async with deployment(tmp_path / "logs", later_delay_s=0.3) as deploy:
         headers = {"Authorization": f"Bearer {deploy.hospital_key}"}
         async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
-            for department in Department:  # slow enough to be killed mid-call
+            for department in BUILTIN_DEPARTMENTS:  # slow enough to be killed mid-call
                 await sandbox.post(f"/{department}/_sandbox/faults", json={"latency_ms": 300})
         async with httpx.AsyncClient(
             base_url=deploy.gateway_url, headers=headers, timeout=30
@@ -73,7 +73,7 @@ async def test_kill_9_of_every_worker_mid_flight_loses_nothing_and_repeats_nothi
             # Every process that moves births along, killed with no chance to
             # finish what it holds (unacked messages, unmarked outbox rows,
             # department calls in flight), then started again.
-            workers = ["orchestrator", "relay", *(f"adapter-{d}" for d in Department)]
+            workers = ["orchestrator", "relay", *(f"adapter-{d}" for d in BUILTIN_DEPARTMENTS)]
             await asyncio.gather(*(deploy.kill_and_restart(name) for name in workers))
             assert (await statuses()).count("completed") < births  # it was mid-flight
 
@@ -82,8 +82,10 @@ async def test_kill_9_of_every_worker_mid_flight_loses_nothing_and_repeats_nothi
 
             await wait_for(all_completed, within=120, interval=0.5, what="every birth completed")
         async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
-            for department in Department:
+            for department in BUILTIN_DEPARTMENTS:
                 records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
                 keys = sorted(r["key"] for r in records["records"])
                 # One record per birth, under the birth's own idempotency key.
-                assert keys == sorted(f"{i}:{STEP_OF[department]}" for i in ids), department
+                assert keys == sorted(
+                    f"{i}:{builtin_registry().of_department(department)[0].name}" for i in ids
+                ), department

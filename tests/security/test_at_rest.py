@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from birthlink.samples import birth_event
 from contracts.sealing import Keyring
+from gateway.settings import DEV_DATA_KEYS
 from gateway.store import crypto
-from gateway.store.crypto import DEV_DATA_KEYS, count_by_key
+from gateway.store.crypto import count_by_key
 from gateway.store.db import Database
 from gateway.store.tables import Base, Birth, BirthVersion, OutboxRow, StepRow
 from tests.security.personal import found_in, personal_values

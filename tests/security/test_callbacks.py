@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from birthlink.samples import birth_event, resident_id
-from gateway.callbacks import list_secrets, revoke_secret, rotate_secret
+from gateway.security.callbacks import list_secrets, revoke_secret, rotate_secret
 from tests.security.signing import signed
 from tests.support.gateway import running_gateway
 from tests.support.servers import wait_for

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.clock import ManualClock
-from gateway.keys import create_key
+from gateway.security.keys import create_key
 from tests.cases.birth_cases import INVALID_CASES, InvalidCase
 from tests.support.gateway import Gateway, running_gateway
 from tests.unit.contracts.test_birth_event import NOW, events

@@ -17,7 +17,7 @@ import pytest
 from birthlink.samples import DEMO_HOSPITAL
 from gateway.bootstrap import database_for
 from gateway.clock import SystemClock
-from gateway.keys import create_key
+from gateway.security.keys import create_key
 from gateway.settings import GatewaySettings
 from gateway.store.migrate import migrate
 from tests.support.processes import BIRTHLINK

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bus.inprocess import InProcessTransport
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
-from gateway.keys import create_key
+from gateway.security.keys import create_key
 from gateway.settings import GatewaySettings
 from gateway.store.tables import Base
 

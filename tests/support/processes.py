@@ -14,7 +14,8 @@ from uuid import uuid4
 
 from birthlink.samples import DEMO_HOSPITAL
 from bus.rabbitmq import RabbitMQTransport
-from bus.topology import DEPARTMENTS, Topology
+from bus.topology import Topology
+from contracts.catalogue import BUILTIN_DEPARTMENTS as DEPARTMENTS
 from tests.support.cli import run_birthlink
 from tests.support.servers import bound_socket, healthy, url_of, wait_for
 from tests.support.stack import AMQP_URL, PG_DSN, postgres_schema

@@ -13,11 +13,12 @@ from starlette.types import ASGIApp
 T = TypeVar("T")
 
 
-def bound_socket() -> socket.socket:
-    """A listening socket on a free loopback port (bound now, so no race)."""
+def bound_socket(port: int = 0) -> socket.socket:
+    """A listening socket on a free loopback port (bound now, so no race), or on
+    `port` again (a server restarted where its clients expect it)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 

@@ -3,7 +3,7 @@ five adapters, and the sandbox departments, each HTTP hop over real loopback
 sockets; on the in-process bus with SQLite, or on RabbitMQ with PostgreSQL."""
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,19 +15,22 @@ import httpx
 
 from adapters._runtime.breaker import seconds_of
 from adapters._runtime.settings import AdapterSettings
-from adapters.registry import AdapterRuntime
+from adapters.registry import BUILTIN_ADAPTERS, AdapterFactory, AdapterRuntime
 from birthlink.samples import DEMO_HOSPITAL
 from birthlink.up import AdaptersCompanion
 from bus.base import ManagedTransport
 from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
 from bus.sealed import DEV_BUS_KEYS, SealedTransport
-from bus.topology import DEPARTMENTS, Topology
+from bus.topology import Topology
+from contracts.catalogue import builtin_registry
+from contracts.registry import Registry, RuleContext
 from contracts.sealing import Keyring
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.clock import ManualClock
-from gateway.keys import create_key
+from gateway.saga.plan import Plan
+from gateway.security.keys import create_key
 from gateway.settings import GatewaySettings
 from gateway.store.db import Database
 from sandbox.app import create_sandbox
@@ -93,6 +96,52 @@ async def postgres_schema() -> AsyncIterator[tuple[str, str]]:
         await conn.close()
 
 
+@dataclass(frozen=True)
+class Steps:
+    """A deployment's own steps for a test: the registry, the adapters of the
+    departments it adds, and where those departments are."""
+
+    registry: Registry
+    adapters: Mapping[str, AdapterFactory]
+    urls: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class World:
+    """What outlives one stack when a deployment is upgraded: the saga store
+    (URL, schema), and the departments (the sandbox), which call the gateway
+    back on `gateway_port` whichever stack serves it."""
+
+    store: tuple[str, str | None]
+    sandbox_url: str
+    gateway_port: int
+
+
+@asynccontextmanager
+async def store_for(kind: str, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """A saga store (URL, schema) for `kind`."""
+    if kind == "rabbitmq-postgres":
+        async with postgres_schema() as (dsn, schema):
+            yield dsn.replace("postgresql://", "postgresql+asyncpg://"), schema
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'birthlink.db'}", None
+
+
+@asynccontextmanager
+async def world_for(
+    kind: str, tmp_path: Path, *, later_delay_s: float = 0.3
+) -> AsyncIterator[World]:
+    """A store and departments for several stacks, one after the other."""
+    probe = bound_socket()
+    gateway_port = probe.getsockname()[1]
+    probe.close()
+    sandbox = create_sandbox(
+        SandboxSettings(gateway_url=f"http://127.0.0.1:{gateway_port}", later_delay_s=later_delay_s)
+    )
+    async with store_for(kind, tmp_path) as store, serve(sandbox.app, bound_socket()) as url:
+        yield World(store, url, gateway_port)
+
+
 @asynccontextmanager
 async def running_stack(
     kind: str,
@@ -101,44 +150,62 @@ async def running_stack(
     later_delay_s: float = 0.3,
     clock: ManualClock | None = None,
     adapter_overrides: dict[str, Any] | None = None,
+    steps: Steps | None = None,
+    world: World | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Bring the whole system up for one test, and down again. With `clock`, the
-    gateway, the sandbox and the adapters' circuit breakers all read it."""
+    gateway, the sandbox and the adapters' circuit breakers all read it; with
+    `steps`, the deployment runs those; with `world`, it uses that store and
+    those departments (which a later stack uses again)."""
+    registry = steps.registry if steps else builtin_registry()
     async with AsyncExitStack() as stack:
         transport: ManagedTransport
+        if world is None:
+            url, schema = await stack.enter_async_context(store_for(kind, tmp_path))
+        else:
+            url, schema = world.store
+        db = Database(url, schema=schema)
         if kind == "rabbitmq-postgres":
-            dsn, schema = await stack.enter_async_context(postgres_schema())
-            db = Database(dsn.replace("postgresql://", "postgresql+asyncpg://"), schema=schema)
-            rabbit = RabbitMQTransport(AMQP_URL, Topology(prefix=f"t{uuid4().hex[:8]}."))
+            topology = Topology(prefix=f"t{uuid4().hex[:8]}.", departments=registry.departments)
+            rabbit = RabbitMQTransport(AMQP_URL, topology)
             stack.push_async_callback(rabbit.delete_topology)
             transport = rabbit
         else:
-            db = Database(f"sqlite+aiosqlite:///{tmp_path / 'birthlink.db'}")
-            transport = InProcessTransport()
+            transport = InProcessTransport(Topology(departments=registry.departments))
         transport = SealedTransport(transport, Keyring.parse(DEV_BUS_KEYS))  # as deployed
-        gateway_sock, sandbox_sock = bound_socket(), bound_socket()
+        gateway_sock = bound_socket(world.gateway_port if world else 0)
+        if world is None:
+            sandbox = create_sandbox(
+                SandboxSettings(gateway_url=url_of(gateway_sock), later_delay_s=later_delay_s),
+                clock=clock.now if clock else None,
+            )
+            sandbox_url = await stack.enter_async_context(serve(sandbox.app, bound_socket()))
+        else:
+            sandbox_url = world.sandbox_url
         settings = GatewaySettings(
             database_url=db.url,
             relay_interval_s=0.05,
             sweep_interval_s=0.1,
-            sms_url=f"{url_of(sandbox_sock)}/sms",
+            sms_url=f"{sandbox_url}/sms",
             **overrides,
         )
-        runtime = bootstrap(settings, transport=transport, db=db, clock=clock)
-        sandbox = create_sandbox(
-            SandboxSettings(gateway_url=url_of(gateway_sock), later_delay_s=later_delay_s),
-            clock=clock.now if clock else None,
-        )
+        plan = Plan(registry, RuleContext(settings.jurisdiction))
+        runtime = bootstrap(settings, transport=transport, db=db, clock=clock, plan=plan)
         adapter_settings = AdapterSettings(
-            departments_url=url_of(sandbox_sock),
+            departments_url=sandbox_url,
+            department_urls=dict(steps.urls) if steps else {},
             **{"retry_max_wait_s": 0.2, **(adapter_overrides or {})},
         )
         adapters = AdapterRuntime(
-            DEPARTMENTS, transport, adapter_settings, now=seconds_of(clock.now) if clock else None
+            registry.departments,
+            transport,
+            adapter_settings,
+            now=seconds_of(clock.now) if clock else None,
+            registry=registry,
+            adapters={**BUILTIN_ADAPTERS, **(steps.adapters if steps else {})},
         )
         runtime.companions.append(AdaptersCompanion(adapters))
-        sandbox_url = await stack.enter_async_context(serve(sandbox.app, sandbox_sock))
         gateway_url = await stack.enter_async_context(serve(create_app(runtime), gateway_sock))
         async with db.write() as session:
             now = runtime.clock.now()

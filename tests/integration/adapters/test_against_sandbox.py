@@ -21,11 +21,11 @@ from adapters._runtime.worker import DepartmentAdapter
 from adapters.registry import build_adapter, department_http_client, run_adapters
 from bus.inprocess import InProcessTransport
 from bus.topology import COMMANDS_EXCHANGE, ORCHESTRATOR_QUEUE
-from contracts.commands import SUBMIT_TYPES, PollDepartment, SubmitStep, routing_key
+from contracts.catalogue import builtin_registry
+from contracts.commands import PollDepartment, SubmitStep, routing_key
 from contracts.envelope import Envelope
 from contracts.records import StepRecord
 from contracts.replies import StepReply
-from contracts.steps import Step
 from sandbox.app import create_sandbox
 from sandbox.settings import SandboxSettings
 from tests.unit.adapters import samples
@@ -125,8 +125,8 @@ async def departments(
         await department.http.aclose()
 
 
-def new_key(step: Step) -> str:
-    return f"{uuid.uuid4().hex}:{step.value}"
+def new_key(step: str) -> str:
+    return f"{uuid.uuid4().hex}:{step}"
 
 
 def submit(key: str, record: StepRecord) -> SubmitStep:
@@ -146,7 +146,7 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout_s: float 
 
 
 async def poll_until_decided(
-    department: Department, step: Step, key: str, reference: str
+    department: Department, step: str, key: str, reference: str
 ) -> StepReply:
     async def decided() -> StepReply | None:
         reply = await department.adapter.poll(
@@ -160,9 +160,9 @@ async def poll_until_decided(
 async def test_the_health_commission_issues_a_certificate_from_our_mapping(
     departments: Callable[[str], Department],
 ) -> None:
-    nhc, key = departments("nhc"), new_key(Step.BIRTH_CERTIFICATE)
+    nhc, key = departments("nhc"), new_key("birth_certificate")
     reply = await nhc.adapter.submit(
-        submit(key, samples.certificate_record()), step=Step.BIRTH_CERTIFICATE
+        submit(key, samples.certificate_record()), step="birth_certificate"
     )
     assert reply.outcome == "completed"
     number = reply.output["certificate_number"]
@@ -175,10 +175,10 @@ async def test_the_health_commission_issues_a_certificate_from_our_mapping(
 async def test_a_repeated_submit_with_the_same_key_creates_one_record(
     departments: Callable[[str], Department],
 ) -> None:
-    nhc, key = departments("nhc"), new_key(Step.BIRTH_CERTIFICATE)
+    nhc, key = departments("nhc"), new_key("birth_certificate")
     cmd = submit(key, samples.certificate_record())
-    first = await nhc.adapter.submit(cmd, step=Step.BIRTH_CERTIFICATE)
-    second = await nhc.adapter.submit(cmd, step=Step.BIRTH_CERTIFICATE)
+    first = await nhc.adapter.submit(cmd, step="birth_certificate")
+    second = await nhc.adapter.submit(cmd, step="birth_certificate")
     assert first.output == second.output
     (record,) = await nhc.records(key)
     assert record["requests"] == 2
@@ -187,9 +187,9 @@ async def test_a_repeated_submit_with_the_same_key_creates_one_record(
 async def test_the_registry_records_the_birth_doses_from_our_xml(
     departments: Callable[[str], Department],
 ) -> None:
-    cdc, key = departments("cdc"), new_key(Step.VACCINATION_RECORD)
+    cdc, key = departments("cdc"), new_key("vaccination_record")
     reply = await cdc.adapter.submit(
-        submit(key, samples.vaccination_record()), step=Step.VACCINATION_RECORD
+        submit(key, samples.vaccination_record()), step="vaccination_record"
     )
     assert reply.outcome == "completed"
     assert (reply.output["record_number"] or "").startswith("CDC330106")
@@ -201,15 +201,15 @@ async def test_the_registry_records_the_birth_doses_from_our_xml(
 async def test_the_household_review_ends_with_a_valid_citizen_id(
     departments: Callable[[str], Department],
 ) -> None:
-    mps, key = departments("mps"), new_key(Step.HOUSEHOLD_REGISTRATION)
+    mps, key = departments("mps"), new_key("household_registration")
     accepted = await mps.adapter.submit(
-        submit(key, samples.household_record()), step=Step.HOUSEHOLD_REGISTRATION
+        submit(key, samples.household_record()), step="household_registration"
     )
     assert accepted.outcome == "accepted"
     assert accepted.reference is not None
     assert accepted.output == {"application_number": accepted.reference}
 
-    reply = await poll_until_decided(mps, Step.HOUSEHOLD_REGISTRATION, key, accepted.reference)
+    reply = await poll_until_decided(mps, "household_registration", key, accepted.reference)
     assert reply.outcome == "completed"
     citizen_id = reply.output["citizen_id"]
     assert citizen_id is not None
@@ -222,15 +222,15 @@ async def test_the_household_review_ends_with_a_valid_citizen_id(
 async def test_a_review_rejection_is_polled_as_rejected_with_the_reason(
     departments: Callable[[str], Department],
 ) -> None:
-    mps, key = departments("mps"), new_key(Step.HOUSEHOLD_REGISTRATION)
+    mps, key = departments("mps"), new_key("household_registration")
     await mps.faults(
         reject_at_review=[{"field": "hjdz.qh", "equals": "330106", "reason": "address unknown"}]
     )
     accepted = await mps.adapter.submit(
-        submit(key, samples.household_record()), step=Step.HOUSEHOLD_REGISTRATION
+        submit(key, samples.household_record()), step="household_registration"
     )
     assert accepted.reference is not None
-    reply = await poll_until_decided(mps, Step.HOUSEHOLD_REGISTRATION, key, accepted.reference)
+    reply = await poll_until_decided(mps, "household_registration", key, accepted.reference)
     assert (reply.outcome, reply.reason) == ("rejected", "address unknown")
 
 
@@ -241,14 +241,14 @@ async def test_medical_insurance_enrols_and_refuses_the_same_person_under_anothe
     certno = samples.resident_id(born="20261127", seq=f"{uuid.uuid4().int % 900 + 1:03d}")
     record = samples.insurance_record(citizen_id=certno)
     reply = await nhsa.adapter.submit(
-        submit(new_key(Step.MEDICAL_INSURANCE), record), step=Step.MEDICAL_INSURANCE
+        submit(new_key("medical_insurance"), record), step="medical_insurance"
     )
     assert reply.outcome == "completed"
     assert reply.output["insurance_number"]
 
     with pytest.raises(PermanentError) as caught:
         await nhsa.adapter.submit(
-            submit(new_key(Step.MEDICAL_INSURANCE), record), step=Step.MEDICAL_INSURANCE
+            submit(new_key("medical_insurance"), record), step="medical_insurance"
         )
     assert caught.value.status == 409
     assert caught.value.reason
@@ -257,15 +257,15 @@ async def test_medical_insurance_enrols_and_refuses_the_same_person_under_anothe
 async def test_the_card_application_is_accepted_then_the_card_is_made(
     departments: Callable[[str], Department],
 ) -> None:
-    hrss, key = departments("hrss"), new_key(Step.SOCIAL_SECURITY_CARD)
+    hrss, key = departments("hrss"), new_key("social_security_card")
     accepted = await hrss.adapter.submit(
-        submit(key, samples.card_record()), step=Step.SOCIAL_SECURITY_CARD
+        submit(key, samples.card_record()), step="social_security_card"
     )
     assert accepted.outcome == "accepted"
     assert accepted.reference is not None
     assert accepted.output == {"application_number": accepted.reference}
 
-    reply = await poll_until_decided(hrss, Step.SOCIAL_SECURITY_CARD, key, accepted.reference)
+    reply = await poll_until_decided(hrss, "social_security_card", key, accepted.reference)
     assert reply.outcome == "completed"
     assert reply.output["card_number"]
     assert reply.output["application_number"] == accepted.reference
@@ -280,8 +280,8 @@ async def test_a_department_refusal_carries_its_reason(
     await nhc.faults(reject=[{"field": "csdd", "equals": "330106", "reason": "no such place"}])
     with pytest.raises(PermanentError) as caught:
         await nhc.adapter.submit(
-            submit(new_key(Step.BIRTH_CERTIFICATE), samples.certificate_record()),
-            step=Step.BIRTH_CERTIFICATE,
+            submit(new_key("birth_certificate"), samples.certificate_record()),
+            step="birth_certificate",
         )
     assert (caught.value.status, caught.value.reason, caught.value.code) == (
         400,
@@ -293,10 +293,10 @@ async def test_a_department_refusal_carries_its_reason(
 async def test_a_failed_request_is_retried_in_the_call_and_creates_one_record(
     departments: Callable[[str], Department],
 ) -> None:
-    cdc, key = departments("cdc"), new_key(Step.VACCINATION_RECORD)
+    cdc, key = departments("cdc"), new_key("vaccination_record")
     await cdc.faults(fail_next=2, fail_status=503)
     reply = await cdc.adapter.submit(
-        submit(key, samples.vaccination_record()), step=Step.VACCINATION_RECORD
+        submit(key, samples.vaccination_record()), step="vaccination_record"
     )
     assert reply.outcome == "completed"
     (record,) = await cdc.records(key)
@@ -317,10 +317,10 @@ async def test_a_command_on_the_in_process_bus_gets_its_reply(
     runtime = await run_adapters(["nhc"], transport, settings)
     try:
         command = Envelope(
-            type=SUBMIT_TYPES[Step.BIRTH_CERTIFICATE],
+            type=builtin_registry()["birth_certificate"].command,
             birth_id=uuid.uuid4().hex,
-            step=Step.BIRTH_CERTIFICATE,
-            data=submit(new_key(Step.BIRTH_CERTIFICATE), samples.certificate_record()).model_dump(),
+            step="birth_certificate",
+            data=submit(new_key("birth_certificate"), samples.certificate_record()).model_dump(),
         )
         await transport.publish(
             command, exchange=COMMANDS_EXCHANGE, routing_key=routing_key("nhc", "submit")

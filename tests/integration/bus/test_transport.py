@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import pytest
 
-from bus.base import ManagedTransport, NotConfirmedError, Outgoing, Unroutable
+from bus.base import DeadLetter, ManagedTransport, NotConfirmedError, Outgoing, Unroutable
 from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
 from bus.sealed import SealedTransport
@@ -30,7 +30,6 @@ from bus.topology import (
 from contracts.commands import routing_key
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring, SealingError
-from contracts.steps import Step
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +98,7 @@ def command(**changes: object) -> Envelope:
     fields: dict[str, object] = {
         "type": "IssueBirthCertificate",
         "birth_id": uuid4().hex,
-        "step": Step.BIRTH_CERTIFICATE,
+        "step": "birth_certificate",
         "data": {"idempotency_key": "b1:birth_certificate", "record": {"name": "Li Wei"}},
     }
     fields.update(changes)
@@ -270,19 +269,20 @@ async def test_a_handler_that_always_raises_dead_letters_after_the_delivery_limi
     assert await transport.dead_letters(NHC) == [sent]  # looking does not take them
     assert await transport.dead_letters(NHC) == [sent]
 
-    async def crash(envelopes: list[Envelope]) -> None:
+    async def crash(letters: list[DeadLetter]) -> None:
         raise RuntimeError("the store is away")
 
     with pytest.raises(RuntimeError):
         await transport.take_dead_letters(NHC, crash)
     assert await transport.dead_letters(NHC) == [sent]  # not stored: not taken
-    kept: list[Envelope] = []
+    kept: list[DeadLetter] = []
 
-    async def keep(envelopes: list[Envelope]) -> None:
-        kept.extend(envelopes)
+    async def keep(letters: list[DeadLetter]) -> None:
+        kept.extend(letters)
 
     assert await transport.take_dead_letters(NHC, keep) == 1
-    assert kept == [sent]
+    # With where it was first published, to be re-driven there.
+    assert kept == [DeadLetter(sent, COMMANDS_EXCHANGE, SUBMIT_NHC)]
     assert await transport.dead_letters(NHC) == []
     assert await transport.take_dead_letters(NHC, keep) == 0
     assert await transport.depth(NHC) == 0
@@ -518,7 +518,7 @@ async def test_a_message_under_a_key_not_in_the_ring_is_dead_lettered_until_the_
     await until(dead_lettered)
     assert handled.received == []  # never handed over unopened
 
-    async def keep(envelopes: list[Envelope]) -> None:
+    async def keep(letters: list[DeadLetter]) -> None:
         raise AssertionError("nothing opens, so nothing is handed over")
 
     with pytest.raises(SealingError, match="k1"):

@@ -17,15 +17,15 @@ from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
 from bus.sealed import DEV_BUS_KEYS, SealedTransport
 from bus.topology import COMMANDS_EXCHANGE, Topology, department_queue
-from contracts.commands import SUBMIT_TYPES, routing_key
+from contracts.catalogue import builtin_registry
+from contracts.commands import routing_key
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring, SealingError
-from contracts.steps import Step
 from gateway.bootstrap import Runtime, bootstrap
-from gateway.deadletters import DeadLetterMover, list_dead_letters, redrive
 from gateway.settings import GatewaySettings
 from gateway.store.db import Database
 from gateway.store.tables import OutboxRow
+from gateway.workers.deadletters import DeadLetterMover, list_dead_letters, redrive
 from tests.support.servers import wait_for
 from tests.support.stack import AMQP_URL, KINDS, postgres_schema
 
@@ -57,12 +57,12 @@ async def runtime_on(kind: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         yield runtime
 
 
-def command(birth_id: str, step: Step = Step.BIRTH_CERTIFICATE) -> Envelope:
+def command(birth_id: str, step: str = "birth_certificate") -> Envelope:
     return Envelope(
-        type=SUBMIT_TYPES[step],
+        type=builtin_registry()[step].command,
         birth_id=birth_id,
         step=step,
-        data={"idempotency_key": f"{birth_id}:{step.value}", "record": {}},
+        data={"idempotency_key": f"{birth_id}:{step}", "record": {}},
     )
 
 
@@ -108,6 +108,9 @@ async def test_dead_letters_are_moved_once_redriven_and_counted_again_when_they_
             rows = await list_dead_letters(runtime.db)
             assert sorted(r.message_id for r in rows) == sorted(e.message_id for e in sent)
             assert {(r.queue, r.deaths, r.step) for r in rows} == {(NHC, 1, "birth_certificate")}
+            assert {(r.exchange, r.routing_key) for r in rows} == {
+                (COMMANDS_EXCHANGE, "nhc.submit")
+            }
 
             first = rows[0]
             [done] = await redrive(runtime.db, [first.id], actor="operator:bob", now=now())
@@ -159,7 +162,7 @@ async def test_a_dead_letter_under_a_dropped_bus_key_holds_back_only_its_own_que
             command("b1"), exchange=COMMANDS_EXCHANGE, routing_key=routing_key("nhc", "submit")
         )
         await sealed.publish(
-            command("b2", Step.VACCINATION_RECORD),
+            command("b2", "vaccination_record"),
             exchange=COMMANDS_EXCHANGE,
             routing_key=routing_key("cdc", "submit"),
         )

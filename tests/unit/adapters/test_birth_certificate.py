@@ -21,7 +21,6 @@ from adapters.birth_certificate.mapping import (
     certificate_request,
 )
 from contracts.commands import PollDepartment, SubmitStep
-from contracts.steps import Step
 from tests.unit.adapters import samples
 from tests.unit.adapters.conftest import MockDepartment, Sleeps
 
@@ -151,7 +150,7 @@ async def test_the_handler_completes_with_the_certificate_number(
     department.answer(httpx.Response(201, json={"zmbh": "C123456780"}))
     record = samples.certificate_record().model_dump(mode="json")
     reply = await BirthCertificateAdapter(client).submit(
-        SubmitStep(idempotency_key=KEY, record=record), step=Step.BIRTH_CERTIFICATE
+        SubmitStep(idempotency_key=KEY, record=record), step="birth_certificate"
     )
     assert reply.outcome == "completed"
     assert reply.output == {"certificate_number": "C123456780"}
@@ -162,5 +161,5 @@ async def test_the_handler_has_nothing_to_poll(client: BirthCertificateClient) -
     with pytest.raises(UnsupportedCommandError):
         await BirthCertificateAdapter(client).poll(
             PollDepartment(idempotency_key=KEY, reference="A123456789"),
-            step=Step.BIRTH_CERTIFICATE,
+            step="birth_certificate",
         )

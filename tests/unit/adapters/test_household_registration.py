@@ -19,7 +19,6 @@ from adapters.household_registration.mapping import (
     status_reply,
 )
 from contracts.commands import PollDepartment, SubmitStep
-from contracts.steps import Step
 from tests.unit.adapters import samples
 from tests.unit.adapters.conftest import MockDepartment
 
@@ -135,7 +134,7 @@ async def test_submit_posts_the_application_and_is_accepted(
     department.answer(httpx.Response(202, json={"sqbh": "MPS20261127000001", "zt": "pending"}))
     record = samples.household_record().model_dump(mode="json")
     reply = await adapter.submit(
-        SubmitStep(idempotency_key=KEY, record=record), step=Step.HOUSEHOLD_REGISTRATION
+        SubmitStep(idempotency_key=KEY, record=record), step="household_registration"
     )
     assert (reply.outcome, reply.reference, reply.output) == (
         "accepted",
@@ -164,7 +163,7 @@ async def test_poll_gets_the_status_without_creating_anything(
         httpx.Response(200, json={"sqbh": "MPS/1", "zt": "approved", "gmsfhm": samples.CHILD_ID})
     )
     reply = await adapter.poll(
-        PollDepartment(idempotency_key=KEY, reference="MPS/1"), step=Step.HOUSEHOLD_REGISTRATION
+        PollDepartment(idempotency_key=KEY, reference="MPS/1"), step="household_registration"
     )
     assert reply.output == {"citizen_id": samples.CHILD_ID}
     (request,) = department.requests

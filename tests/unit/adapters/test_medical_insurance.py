@@ -12,7 +12,6 @@ from adapters.medical_insurance.client import InsuranceClient
 from adapters.medical_insurance.handler import MedicalInsuranceAdapter
 from adapters.medical_insurance.mapping import Enrolled, enrolment_output, enrolment_request
 from contracts.commands import SubmitStep
-from contracts.steps import Step
 from tests.unit.adapters import samples
 from tests.unit.adapters.conftest import MockDepartment
 
@@ -51,7 +50,7 @@ async def test_the_handler_enrols_with_the_key_and_completes(
     department.answer(httpx.Response(200, json={"psn_no": "33010600000099"}))
     record = samples.insurance_record().model_dump(mode="json")
     reply = await MedicalInsuranceAdapter(client).submit(
-        SubmitStep(idempotency_key=KEY, record=record), step=Step.MEDICAL_INSURANCE
+        SubmitStep(idempotency_key=KEY, record=record), step="medical_insurance"
     )
     assert (reply.outcome, reply.output) == ("completed", {"insurance_number": "33010600000099"})
     (request,) = department.requests

@@ -12,10 +12,10 @@ from adapters.medical_insurance.handler import MedicalInsuranceAdapter
 from adapters.registry import AdapterRuntime, build_adapter, department_http_client, run_adapters
 from adapters.social_security_card.handler import SocialSecurityCardAdapter
 from adapters.vaccination_record.handler import VaccinationAdapter
-from bus.topology import DEPARTMENTS
-from contracts.commands import SUBMIT_TYPES, SubmitStep
+from contracts.catalogue import BUILTIN_DEPARTMENTS as DEPARTMENTS
+from contracts.catalogue import builtin_registry
+from contracts.commands import SubmitStep
 from contracts.envelope import Envelope
-from contracts.steps import Step
 from tests.unit.adapters import samples
 from tests.unit.adapters.test_worker import FakeTransport
 
@@ -61,12 +61,12 @@ async def test_the_runtime_serves_every_department_queue_and_calls_its_base_url(
         DEPARTMENTS, transport, settings, http_transport=httpx.MockTransport(departments)
     ) as runtime:
         assert transport.prefetch == {f"birthlink.{d}": 3 for d in DEPARTMENTS}
-        assert [w.department.value for w in runtime.workers] == list(DEPARTMENTS)
+        assert [w.department for w in runtime.workers] == list(DEPARTMENTS)
         command = Envelope(
             message_id="m1",
-            type=SUBMIT_TYPES[Step.BIRTH_CERTIFICATE],
+            type=builtin_registry()["birth_certificate"].command,
             birth_id="b1",
-            step=Step.BIRTH_CERTIFICATE,
+            step="birth_certificate",
             data=SubmitStep(
                 idempotency_key="b1:birth_certificate",
                 record=samples.certificate_record().model_dump(mode="json"),

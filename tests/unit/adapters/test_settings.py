@@ -44,6 +44,10 @@ def test_the_defaults_keep_in_call_retries_within_seconds() -> None:
     assert settings.prefetch == 32
 
 
-def test_an_unknown_department_has_no_url() -> None:
-    with pytest.raises(ValueError, match="nope"):
-        AdapterSettings().base_url("nope")
+def test_a_department_of_a_deployments_own_step_is_configured_the_same_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BIRTHLINK_WJW_URL", "https://wjw.example/")
+    settings = AdapterSettings()
+    assert settings.base_url("wjw") == "https://wjw.example"
+    assert settings.base_url("acwa") == "http://127.0.0.1:8000/sandbox/acwa"

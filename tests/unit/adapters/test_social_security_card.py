@@ -17,7 +17,6 @@ from adapters.social_security_card.mapping import (
     status_reply,
 )
 from contracts.commands import PollDepartment, SubmitStep
-from contracts.steps import Step
 from tests.unit.adapters import samples
 from tests.unit.adapters.conftest import MockDepartment
 
@@ -115,7 +114,7 @@ async def test_submit_applies_with_the_key_and_is_accepted(
     department.answer(httpx.Response(202, json={"sqh": "HRSS20261127000001", "zt": "pending"}))
     record = samples.card_record().model_dump(mode="json")
     reply = await adapter.submit(
-        SubmitStep(idempotency_key=KEY, record=record), step=Step.SOCIAL_SECURITY_CARD
+        SubmitStep(idempotency_key=KEY, record=record), step="social_security_card"
     )
     assert (reply.outcome, reply.reference, reply.output) == (
         "accepted",
@@ -135,7 +134,7 @@ async def test_poll_reads_the_card_status(
         httpx.Response(200, json={"sqh": "HRSS1", "zt": "made", "kh": "K1", "yjrq": None})
     )
     reply = await adapter.poll(
-        PollDepartment(idempotency_key=KEY, reference="HRSS1"), step=Step.SOCIAL_SECURITY_CARD
+        PollDepartment(idempotency_key=KEY, reference="HRSS1"), step="social_security_card"
     )
     assert reply.output == {"card_number": "K1", "mailed_at": None, "application_number": "HRSS1"}
     (request,) = department.requests

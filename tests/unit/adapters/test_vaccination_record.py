@@ -18,7 +18,6 @@ from adapters.vaccination_record.mapping import (
     vaccination_output,
 )
 from contracts.commands import SubmitStep
-from contracts.steps import Step
 from tests.cases.hostile_xml import BILLION_LAUGHS, EXTERNAL_ENTITY
 from tests.unit.adapters import samples
 from tests.unit.adapters.conftest import MockDepartment
@@ -192,7 +191,7 @@ async def test_the_handler_completes_with_the_record_number(
     department.answer(httpx.Response(200, content=b"<Result><RecordNo>CDC9</RecordNo></Result>"))
     record = samples.vaccination_record().model_dump(mode="json")
     reply = await VaccinationAdapter(client).submit(
-        SubmitStep(idempotency_key=KEY, record=record), step=Step.VACCINATION_RECORD
+        SubmitStep(idempotency_key=KEY, record=record), step="vaccination_record"
     )
     assert (reply.outcome, reply.output, reply.reference) == (
         "completed",

@@ -20,10 +20,10 @@ from adapters.birth_certificate.client import BirthCertificateClient
 from adapters.birth_certificate.handler import BirthCertificateAdapter
 from bus.base import Handler
 from bus.topology import RESULTS_EXCHANGE
-from contracts.commands import POLL_TYPE, SUBMIT_TYPES, PollDepartment, SubmitStep
+from contracts.catalogue import builtin_registry
+from contracts.commands import POLL_TYPE, AmendStep, PollDepartment, RevokeStep, SubmitStep
 from contracts.envelope import Envelope
 from contracts.replies import StepReply
-from contracts.steps import Step
 from tests.unit.adapters import samples
 from tests.unit.adapters.conftest import MockDepartment
 
@@ -61,27 +61,33 @@ class FakeAdapter:
 
     def __init__(self, outcome: StepReply | Exception) -> None:
         self.outcome = outcome
-        self.calls: list[tuple[str, Any, Step]] = []
+        self.calls: list[tuple[str, Any, str]] = []
         self.log_context: dict[str, Any] = {}
 
-    async def _answer(self, kind: str, cmd: Any, step: Step) -> StepReply:
+    async def _answer(self, kind: str, cmd: Any, step: str) -> StepReply:
         self.calls.append((kind, cmd, step))
         self.log_context = structlog.contextvars.get_contextvars()
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome
 
-    async def submit(self, cmd: SubmitStep, *, step: Step) -> StepReply:
+    async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         return await self._answer("submit", cmd, step)
 
-    async def poll(self, cmd: PollDepartment, *, step: Step) -> StepReply:
+    async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         return await self._answer("poll", cmd, step)
 
+    async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:
+        return await self._answer("amend", cmd, step)
 
-def submit_envelope(step: Step = Step.HOUSEHOLD_REGISTRATION, **changes: Any) -> Envelope:
+    async def revoke(self, cmd: RevokeStep, *, step: str) -> StepReply:
+        return await self._answer("revoke", cmd, step)
+
+
+def submit_envelope(step: str = "household_registration", **changes: Any) -> Envelope:
     fields: dict[str, Any] = {
         "message_id": "cmd-1",
-        "type": SUBMIT_TYPES[step],
+        "type": builtin_registry()[step].command,
         "birth_id": "birth-1",
         "step": step,
         "attempt": 2,
@@ -91,7 +97,7 @@ def submit_envelope(step: Step = Step.HOUSEHOLD_REGISTRATION, **changes: Any) ->
     return Envelope(**fields)
 
 
-def poll_envelope(step: Step = Step.HOUSEHOLD_REGISTRATION) -> Envelope:
+def poll_envelope(step: str = "household_registration") -> Envelope:
     return Envelope(
         message_id="poll-1",
         type=POLL_TYPE,
@@ -119,7 +125,7 @@ async def test_a_submit_is_answered_with_a_reply_envelope_on_the_results_exchang
     await transport.deliver("birthlink.mps", submit_envelope())
 
     ((kind, cmd, step),) = adapter.calls
-    assert (kind, step) == ("submit", Step.HOUSEHOLD_REGISTRATION)
+    assert (kind, step) == ("submit", "household_registration")
     assert cmd == SubmitStep(idempotency_key="birth-1:household_registration", record={"x": 1})
     ((exchange, routing_key, reply),) = transport.published
     assert (exchange, routing_key) == (RESULTS_EXCHANGE, "mps.accepted")
@@ -127,7 +133,7 @@ async def test_a_submit_is_answered_with_a_reply_envelope_on_the_results_exchang
     assert reply.type == "StepAccepted"
     assert (reply.birth_id, reply.step, reply.attempt, reply.traceparent) == (
         "birth-1",
-        Step.HOUSEHOLD_REGISTRATION,
+        "household_registration",
         2,
         TRACEPARENT,
     )
@@ -215,16 +221,16 @@ async def test_an_unknown_command_type_is_logged_and_raised() -> None:
 async def test_another_steps_command_on_this_queue_is_raised() -> None:
     transport, _ = await started(FakeAdapter(pending("x")))
     with pytest.raises(UnsupportedCommandError):
-        await transport.deliver("birthlink.mps", submit_envelope(step=Step.BIRTH_CERTIFICATE))
+        await transport.deliver("birthlink.mps", submit_envelope(step="birth_certificate"))
 
 
 async def test_a_command_without_a_step_is_taken_as_the_departments_step() -> None:
     adapter = FakeAdapter(completed({"certificate_number": "A123456789"}))
     transport, _ = await started(adapter, "nhc")
-    envelope = submit_envelope(step=Step.BIRTH_CERTIFICATE).model_copy(update={"step": None})
+    envelope = submit_envelope(step="birth_certificate").model_copy(update={"step": None})
     await transport.deliver("birthlink.nhc", envelope)
     ((_, routing_key, reply),) = transport.published
-    assert (routing_key, reply.step) == ("nhc.completed", Step.BIRTH_CERTIFICATE)
+    assert (routing_key, reply.step) == ("nhc.completed", "birth_certificate")
 
 
 async def test_the_message_is_bound_to_the_log_context_while_it_is_handled() -> None:
@@ -248,7 +254,7 @@ async def test_a_whole_submit_through_a_real_adapter_logs_no_personal_data(
     adapter = BirthCertificateAdapter(BirthCertificateClient(http, retry))
     transport, _ = await started(adapter, "nhc")
     envelope = submit_envelope(
-        step=Step.BIRTH_CERTIFICATE,
+        step="birth_certificate",
         data=SubmitStep(
             idempotency_key="birth-1:birth_certificate",
             record=samples.certificate_record().model_dump(mode="json"),

@@ -10,6 +10,7 @@ from typer import _click as click
 from typer.main import get_command
 
 from birthlink.cli import app
+from contracts.catalogue import builtin_registry
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -46,13 +47,13 @@ def test_the_parser_check_refuses_what_the_cli_would_refuse() -> None:
             parse(wrong)
 
 
-def test_the_layout_runs_each_role_and_all_five_adapters() -> None:
+def test_the_layout_runs_each_role_and_an_adapter_per_department_of_the_registry() -> None:
     services = compose()["services"]
     commands = {" ".join(s["command"][1:]) for s in services.values() if "command" in s}
     for role in ("gateway", "orchestrator", "relay", "notifier", "sandbox", "migrate"):
         assert any(role in c for c in commands), role
-    for department in ("nhc", "cdc", "mps", "nhsa", "hrss"):
-        assert any(c.endswith(f"adapter {department}") for c in commands), department
+    adapters = sorted(c.split()[-1] for c in commands if " adapter " in f" {c}")
+    assert adapters == sorted(builtin_registry().departments)
     assert services["rabbitmq"]["image"].endswith("-management")
     for name in ("postgres", "rabbitmq", "gateway", "sandbox"):
         assert "healthcheck" in services[name], name

@@ -11,7 +11,6 @@ from bus.sealed import DEV_BUS_KEYS, SealedTransport
 from bus.topology import COMMANDS_EXCHANGE, Topology, department_queue
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring
-from contracts.steps import Step
 
 NHC = department_queue("nhc")
 
@@ -32,7 +31,7 @@ async def test_a_failing_handler_is_logged_with_the_message_it_was_handling() ->
         failed.set()
         raise RuntimeError("bug")
 
-    envelope = Envelope(type="IssueBirthCertificate", birth_id="b1", step=Step.BIRTH_CERTIFICATE)
+    envelope = Envelope(type="IssueBirthCertificate", birth_id="b1", step="birth_certificate")
     with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logs:
         await transport.subscribe(NHC, broken, prefetch=1)
         await transport.publish(envelope, exchange=COMMANDS_EXCHANGE, routing_key="nhc.submit")

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from gateway.corrections import merge_patch
+from gateway.services.corrections import merge_patch
 
 RFC_EXAMPLES: list[tuple[Any, Any, Any]] = [
     ({"a": "b"}, {"a": "c"}, {"a": "c"}),

@@ -6,25 +6,30 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi import FastAPI
 
+from contracts.catalogue import builtin_registry
 from contracts.problems import parse_birth_event
+from contracts.registry import RuleContext
 from contracts.replies import StepReply
-from contracts.steps import Step, StepState
-from gateway.notifications import Notice, decide, for_transitions
-from gateway.notifier import word
+from contracts.steps import StepState
 from gateway.saga.machine import Policy, Saga
-from gateway.saga.plan import make_plan
+from gateway.saga.notices import Notice, decide, notice_message
+from gateway.saga.plan import Plan
 from gateway.store.tables import Birth, StepRow
 from gateway.tracking.guard import WrongTries, normalise_code, verified
 from gateway.tracking.view import parent_view
+from gateway.workers.notifier import word
 from sandbox import sms
 from tests.cases.birth_cases import valid_event
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 
 
+REGISTRY = builtin_registry()
+
+
 def new_saga(jurisdiction: str | None = None) -> Saga:
     event = parse_birth_event(valid_event(now=NOW), now=NOW)
-    saga = Saga.new("b1", event, make_plan(), Policy(), jurisdiction=jurisdiction)
+    saga = Saga.new("b1", event, Plan(builtin_registry(), RuleContext(jurisdiction)), Policy())
     saga.advance(NOW)
     return saga
 
@@ -44,25 +49,23 @@ def test_acceptance_sends_one_message_that_names_steps_to_do_in_person() -> None
     offline = decide(new_saga(jurisdiction="11"))  # the sample's hukou is in Zhejiang
     assert offline is not None
     assert offline.kind == "accepted"  # one message, though a step went offline too
-    assert Step.HOUSEHOLD_REGISTRATION in offline.steps
+    assert "household_registration" in offline.steps
 
 
 def test_progress_sends_nothing_a_rejection_sends_one_and_the_end_one() -> None:
     saga = new_saga()
     settle(saga)
-    saga.on_reply(
-        Step.VACCINATION_RECORD, reply("completed", output={"record_number": "R1"}), 1, NOW
-    )
+    saga.on_reply("vaccination_record", reply("completed", output={"record_number": "R1"}), 1, NOW)
     assert decide(saga) is None
     settle(saga)
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="号段已用完"), 1, NOW)
-    assert decide(saga) == Notice(kind="action_needed", steps=[Step.BIRTH_CERTIFICATE])
-    rows = for_transitions(saga, 7, NOW)
-    assert len(rows) == 1
-    assert rows[0]["message_id"] == "sms-b1-8"  # the change's first history line
-    assert rows[0]["routing_key"] == "sms.action_needed"
+    saga.on_reply("birth_certificate", reply("rejected", reason="号段已用完"), 1, NOW)
+    assert decide(saga) == Notice(kind="action_needed", steps=["birth_certificate"])
+    message = notice_message(saga, 7, NOW)
+    assert message is not None
+    assert message.envelope.message_id == "sms-b1-8"  # the change's first history line
+    assert (message.channel, message.routing_key) == ("notifications", "sms.action_needed")
     settle(saga)
-    for step in Step:
+    for step in builtin_registry().names:
         saga.steps[step].state = StepState.COMPLETED
     saga.advance(NOW)
     assert decide(saga) == Notice(kind="completed", steps=[])
@@ -70,24 +73,24 @@ def test_progress_sends_nothing_a_rejection_sends_one_and_the_end_one() -> None:
 
 def test_messages_carry_the_code_and_no_personal_data() -> None:
     code, url = "ABCD-EFGH-JKMN", "https://birth.example.cn/track"
-    accepted = word(Notice(kind="accepted"), code, url)
+    accepted = word(Notice(kind="accepted"), REGISTRY, code, url)
     assert code in accepted
     assert url in accepted
-    needed = word(Notice(kind="action_needed", steps=[Step.MEDICAL_INSURANCE]), code, url)
+    needed = word(Notice(kind="action_needed", steps=["medical_insurance"]), REGISTRY, code, url)
     assert "医保参保需要您处理" in needed
-    done = word(Notice(kind="completed", steps=[Step.HOUSEHOLD_REGISTRATION]), code, url)
+    done = word(Notice(kind="completed", steps=["household_registration"]), REGISTRY, code, url)
     assert "户口登记请到窗口办理" in done
     for text in (accepted, needed, done):
         assert len(text) <= 500
 
 
-def rows(states: dict[Step, StepState], **fields: object) -> list[StepRow]:
+def rows(states: dict[str, StepState], **fields: object) -> list[StepRow]:
     return [
         StepRow(
             birth_id="b1",
-            step=step.value,
+            step=step,
             state=state.value,
-            output=dict(fields.get(step.value, {})),  # type: ignore[call-overload]
+            output=dict(fields.get(step, {})),  # type: ignore[call-overload]
             last_error="户籍地不在本省 / hukou outside this province"
             if state == StepState.OFFLINE
             else "号段已用完"
@@ -113,17 +116,17 @@ def birth(status: str, born_at: datetime) -> Birth:
 def test_the_view_says_what_to_do_and_masks_the_citizen_id() -> None:
     steps = rows(
         {
-            Step.BIRTH_CERTIFICATE: StepState.REJECTED,
-            Step.VACCINATION_RECORD: StepState.COMPLETED,
-            Step.HOUSEHOLD_REGISTRATION: StepState.OFFLINE,
-            Step.MEDICAL_INSURANCE: StepState.COMPLETED,
-            Step.SOCIAL_SECURITY_CARD: StepState.WAITING,
+            "birth_certificate": StepState.REJECTED,
+            "vaccination_record": StepState.COMPLETED,
+            "household_registration": StepState.OFFLINE,
+            "medical_insurance": StepState.COMPLETED,
+            "social_security_card": StepState.WAITING,
         },
         medical_insurance={"insurance_number": "330106000001"},
         vaccination_record={"record_number": "CDC1"},
     )
     steps[3].output["citizen_id"] = "330106202611280019"
-    view = parent_view(birth("action_required", NOW - timedelta(hours=2)), steps, {}, NOW)
+    view = parent_view(birth("action_required", NOW - timedelta(hours=2)), REGISTRY, steps, {}, NOW)
     by_step = {s["step"]: s for s in view["steps"]}
     certificate = by_step["birth_certificate"]
     assert certificate["needs_parents"]
@@ -147,8 +150,8 @@ def test_the_view_says_what_to_do_and_masks_the_citizen_id() -> None:
 
 def test_an_open_step_near_its_legal_deadline_tells_the_parents_where_to_go() -> None:
     born = datetime(2026, 10, 31, 2, 0, tzinfo=UTC)  # 10:00 in China
-    steps = rows(dict.fromkeys(Step, StepState.AWAITING_DEPARTMENT))
-    view = parent_view(birth("in_progress", born), steps, {}, NOW)
+    steps = rows(dict.fromkeys(builtin_registry().names, StepState.AWAITING_DEPARTMENT))
+    view = parent_view(birth("in_progress", born), REGISTRY, steps, {}, NOW)
     household, insurance = view["steps"][2], view["steps"][3]
     assert household["near_deadline"]
     assert household["days_left"] == 2
@@ -158,7 +161,7 @@ def test_an_open_step_near_its_legal_deadline_tells_the_parents_where_to_go() ->
     assert not insurance["near_deadline"]
     assert insurance["instruction"] is None
     assert "deadline" not in view["steps"][0]  # the certificate has no legal deadline
-    late = parent_view(birth("in_progress", born), steps, {}, NOW + timedelta(days=5))
+    late = parent_view(birth("in_progress", born), REGISTRY, steps, {}, NOW + timedelta(days=5))
     assert "已过" in late["steps"][2]["instruction"]["zh"]
 
 

@@ -5,11 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts.steps import Step, StepState
-from gateway.deadlines import CST, LEGAL_DEADLINES, LegalDeadline, flags
+from contracts.catalogue import builtin_registry
+from contracts.registry import CST, LegalDeadline
+from contracts.steps import StepState
+from gateway.deadlines import flags, legal_deadlines
 
-HOUSEHOLD = LEGAL_DEADLINES[Step.HOUSEHOLD_REGISTRATION]
-INSURANCE = LEGAL_DEADLINES[Step.MEDICAL_INSURANCE]
+REGISTRY = builtin_registry()
+HOUSEHOLD = legal_deadlines(REGISTRY)["household_registration"]
+INSURANCE = legal_deadlines(REGISTRY)["medical_insurance"]
 
 
 @pytest.mark.parametrize(
@@ -49,14 +52,14 @@ def test_only_open_steps_near_or_past_their_deadline_are_flagged() -> None:
     born = datetime(2026, 11, 1, 9, 0, tzinfo=CST)
     now = datetime(2026, 11, 28, 9, 0, tzinfo=CST)  # household due at the end of 1 Dec
     states = {
-        Step.HOUSEHOLD_REGISTRATION: StepState.RETRYING,
-        Step.MEDICAL_INSURANCE: StepState.WAITING,
+        "household_registration": StepState.RETRYING,
+        "medical_insurance": StepState.WAITING,
     }
-    [flag] = flags(born, states, now, timedelta(days=7))
+    [flag] = flags(REGISTRY, born, states, now, timedelta(days=7))
     assert (flag["step"], flag["urgency"]) == ("household_registration", "near")
     later = now + timedelta(days=4)
-    assert flags(born, states, later, timedelta(days=7))[0]["urgency"] == "past"
-    done = {**states, Step.HOUSEHOLD_REGISTRATION: StepState.COMPLETED}
-    assert flags(born, done, later, timedelta(days=7)) == []
-    offline = {**states, Step.HOUSEHOLD_REGISTRATION: StepState.OFFLINE}
-    assert flags(born, offline, later, timedelta(days=7)) == []
+    assert flags(REGISTRY, born, states, later, timedelta(days=7))[0]["urgency"] == "past"
+    done = {**states, "household_registration": StepState.COMPLETED}
+    assert flags(REGISTRY, born, done, later, timedelta(days=7)) == []
+    offline = {**states, "household_registration": StepState.OFFLINE}
+    assert flags(REGISTRY, born, offline, later, timedelta(days=7)) == []

@@ -13,7 +13,6 @@ import pytest_asyncio
 from birthlink.samples import DEMO_HOSPITAL, birth_event
 from contracts.envelope import Envelope
 from contracts.replies import StepReply
-from contracts.steps import Step
 from tests.support.gateway import Gateway, running_gateway
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -43,11 +42,11 @@ async def births(gateway: Gateway) -> dict[str, str]:
     posted = await gateway.client.post("/v1/births", json=other, headers=gateway.auth(OTHER))
     assert posted.status_code == 202, posted.text
     ids["other"] = posted.json()["birth_id"]
-    await reply(gateway, ids["rejected"], Step.BIRTH_CERTIFICATE, "rejected", reason="bad jgdm")
+    await reply(gateway, ids["rejected"], "birth_certificate", "rejected", reason="bad jgdm")
     return ids
 
 
-async def reply(gateway: Gateway, birth_id: str, step: Step, outcome: Any, **kw: Any) -> None:
+async def reply(gateway: Gateway, birth_id: str, step: str, outcome: Any, **kw: Any) -> None:
     """An adapter's reply arriving on the orchestrator's queue."""
     data = StepReply(outcome=outcome, command_id="c", **kw).model_dump(mode="json")
     envelope = Envelope(type="StepRejected", birth_id=birth_id, step=step, attempt=1, data=data)

@@ -5,22 +5,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contracts.birth import BirthEvent
+from contracts.catalogue import builtin_registry
 from contracts.commands import AmendStep, RevokeStep
 from contracts.problems import parse_birth_event
 from contracts.replies import StepReply
-from contracts.steps import BirthStatus, Step, StepState
+from contracts.steps import BirthStatus, StepState
 from gateway.saga.machine import CorrectionRefusedError, Policy, Saga, StepView
-from gateway.saga.plan import make_plan
+from gateway.saga.plan import Plan
 from tests.cases.birth_cases import valid_event
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 POLICY = Policy(retry_ladder=(timedelta(seconds=10),), step_deadline=timedelta(hours=1))
 OUTPUTS = {
-    Step.BIRTH_CERTIFICATE: ({"certificate_number": "A123456789"}, "A123456789"),
-    Step.VACCINATION_RECORD: ({"record_number": "CDC1"}, "CDC1"),
-    Step.HOUSEHOLD_REGISTRATION: ({"citizen_id": "330106202611280011"}, "MPS1"),
-    Step.MEDICAL_INSURANCE: ({"insurance_number": "N1"}, "N1"),
-    Step.SOCIAL_SECURITY_CARD: ({"card_number": "K1"}, "HRSS1"),
+    "birth_certificate": ({"certificate_number": "A123456789"}, "A123456789"),
+    "vaccination_record": ({"record_number": "CDC1"}, "CDC1"),
+    "household_registration": ({"citizen_id": "330106202611280011"}, "MPS1"),
+    "medical_insurance": ({"insurance_number": "N1"}, "N1"),
+    "social_security_card": ({"card_number": "K1"}, "HRSS1"),
 }
 
 
@@ -49,7 +50,7 @@ def state_of(view: StepView) -> StepState:
     return view.state
 
 
-def complete(saga: Saga, *steps: Step) -> None:
+def complete(saga: Saga, *steps: str) -> None:
     for step in steps:
         output, reference = OUTPUTS[step]
         view = saga.steps[step]
@@ -59,9 +60,9 @@ def complete(saga: Saga, *steps: Step) -> None:
 
 
 def completed_saga() -> Saga:
-    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)
-    complete(saga, *Step)
+    complete(saga, *builtin_registry().names)
     assert saga.status == BirthStatus.COMPLETED
     saga.dispatches.clear()
     saga.transitions.clear()
@@ -71,16 +72,15 @@ def completed_saga() -> Saga:
 def test_a_name_correction_amends_each_completed_step_with_its_own_key() -> None:
     saga = completed_saga()
     saga.correct(renamed(saga), 2, NOW)
-    assert sorted(d.step for d in saga.dispatches) == sorted(Step)
+    assert sorted(d.step for d in saga.dispatches) == sorted(builtin_registry().names)
     assert {d.action for d in saga.dispatches} == {"amend"}
     assert saga.status == BirthStatus.IN_PROGRESS
-    kind, data = saga.operation_command(saga.dispatches[0])
-    amend = AmendStep.model_validate(data)
-    assert kind == "AmendStep"
+    amend = saga.command(saga.dispatches[0])
+    assert isinstance(amend, AmendStep)
     assert amend.idempotency_key == "b1:birth_certificate:amend:2"
     assert amend.reference == "A123456789"
     assert amend.previous["child"]["name"] != amend.record["child"]["name"] == "李更正"
-    for step in Step:
+    for step in builtin_registry().names:
         saga.on_reply(step, reply("completed", "amend"), saga.steps[step].attempt, NOW)
     assert status_of(saga) == BirthStatus.COMPLETED
     assert all(v.data_version == 2 and v.operation is None for v in saga.steps.values())
@@ -97,32 +97,32 @@ def test_a_correction_that_changes_no_department_data_sends_nothing() -> None:
 
 
 def test_steps_not_yet_sent_use_the_new_data_and_a_step_in_flight_is_amended_after() -> None:
-    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)  # certificate and vaccination in flight, household waiting
     saga.dispatches.clear()
     saga.correct(renamed(saga), 2, NOW)
     assert saga.dispatches == []  # nothing to amend yet: the answers have not come
-    complete(saga, Step.BIRTH_CERTIFICATE)
-    household = saga.steps[Step.HOUSEHOLD_REGISTRATION]
+    complete(saga, "birth_certificate")
+    household = saga.steps["household_registration"]
     assert household.state == StepState.QUEUED
     assert household.data_version == 2  # sent with the corrected data
     assert {(d.step, d.action) for d in saga.dispatches} == {
-        (Step.BIRTH_CERTIFICATE, "amend"),  # it landed with the old name
-        (Step.HOUSEHOLD_REGISTRATION, "submit"),
+        ("birth_certificate", "amend"),  # it landed with the old name
+        ("household_registration", "submit"),
     }
 
 
 def test_a_rejected_step_is_sent_again_with_the_corrected_data_under_the_same_key() -> None:
-    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="wrong name"), 1, NOW)
+    saga.on_reply("birth_certificate", reply("rejected", reason="wrong name"), 1, NOW)
     assert saga.status == BirthStatus.ACTION_REQUIRED
     saga.dispatches.clear()
     saga.correct(renamed(saga), 2, NOW)
-    certificate = saga.steps[Step.BIRTH_CERTIFICATE]
+    certificate = saga.steps["birth_certificate"]
     assert certificate.state == StepState.QUEUED
     assert certificate.data_version == 2
-    assert [(d.step, d.action) for d in saga.dispatches] == [(Step.BIRTH_CERTIFICATE, "submit")]
+    assert [(d.step, d.action) for d in saga.dispatches] == [("birth_certificate", "submit")]
     assert status_of(saga) == BirthStatus.IN_PROGRESS
 
 
@@ -142,7 +142,7 @@ def test_cancelling_revokes_completed_steps_one_layer_at_a_time_in_reverse_order
     saga = completed_saga()
     assert saga.cancel("wrong mother", NOW)
     assert saga.status == BirthStatus.CANCELLED
-    order: list[list[Step]] = []
+    order: list[list[str]] = []
     while saga.dispatches:
         batch = [d.step for d in saga.dispatches]
         assert {d.action for d in saga.dispatches} == {"revoke"}
@@ -151,10 +151,10 @@ def test_cancelling_revokes_completed_steps_one_layer_at_a_time_in_reverse_order
         for step in batch:
             saga.on_reply(step, reply("completed", "revoke"), saga.steps[step].attempt, NOW)
     assert order == [
-        [Step.SOCIAL_SECURITY_CARD, Step.VACCINATION_RECORD],
-        [Step.MEDICAL_INSURANCE],
-        [Step.HOUSEHOLD_REGISTRATION],
-        [Step.BIRTH_CERTIFICATE],
+        ["social_security_card", "vaccination_record"],
+        ["medical_insurance"],
+        ["household_registration"],
+        ["birth_certificate"],
     ]
     assert all(v.state == StepState.COMPENSATED for v in saga.steps.values())
     assert not saga.cancel("again", NOW)
@@ -163,38 +163,37 @@ def test_cancelling_revokes_completed_steps_one_layer_at_a_time_in_reverse_order
 
 
 def test_cancelling_during_review_withdraws_it_and_cancels_steps_not_started() -> None:
-    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)
-    complete(saga, Step.BIRTH_CERTIFICATE)
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("accepted", reference="MPS1"), 1, NOW)
+    complete(saga, "birth_certificate")
+    saga.on_reply("household_registration", reply("accepted", reference="MPS1"), 1, NOW)
     saga.dispatches.clear()
     saga.cancel("wrong mother", NOW)
-    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.CANCELLED
-    assert saga.steps[Step.SOCIAL_SECURITY_CARD].state == StepState.CANCELLED
-    [withdraw] = [d for d in saga.dispatches if d.step == Step.HOUSEHOLD_REGISTRATION]
-    kind, data = saga.operation_command(withdraw)
-    assert kind == "RevokeStep"
-    revoke = RevokeStep.model_validate(data)
+    assert saga.steps["medical_insurance"].state == StepState.CANCELLED
+    assert saga.steps["social_security_card"].state == StepState.CANCELLED
+    [withdraw] = [d for d in saga.dispatches if d.step == "household_registration"]
+    revoke = saga.command(withdraw)
+    assert isinstance(revoke, RevokeStep)
     assert (revoke.reference, revoke.reason) == ("MPS1", "wrong mother")
     assert revoke.idempotency_key == "b1:household_registration:revoke"
     # The review's approval arriving now answers the submission, not the withdrawal.
     approved = reply("completed", output={"citizen_id": "330106202611280011"}, reference="MPS1")
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, approved, 2, NOW)
-    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.QUEUED
-    assert saga.steps[Step.BIRTH_CERTIFICATE].operation is None  # waits for the withdrawal
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("completed", "revoke"), 2, NOW)
-    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.CANCELLED
-    assert saga.steps[Step.BIRTH_CERTIFICATE].operation == "revoke"
+    saga.on_reply("household_registration", approved, 2, NOW)
+    assert saga.steps["household_registration"].state.value == "queued"
+    assert saga.steps["birth_certificate"].operation is None  # waits for the withdrawal
+    saga.on_reply("household_registration", reply("completed", "revoke"), 2, NOW)
+    assert saga.steps["household_registration"].state == StepState.CANCELLED
+    assert saga.steps["birth_certificate"].operation == "revoke"
 
 
 def test_a_failing_revoke_retries_on_the_ladder_fails_and_an_operator_retry_resends_it() -> None:
     saga = completed_saga()
     saga.cancel("wrong mother", NOW)
-    vaccination = saga.steps[Step.VACCINATION_RECORD]
+    vaccination = saga.steps["vaccination_record"]
     later = NOW
     while vaccination.state != StepState.FAILED:
         saga.on_reply(
-            Step.VACCINATION_RECORD,
+            "vaccination_record",
             reply("transient", "revoke", reason="503"),
             vaccination.attempt,
             later,
@@ -204,24 +203,24 @@ def test_a_failing_revoke_retries_on_the_ladder_fails_and_an_operator_retry_rese
             later = vaccination.next_attempt_at
             saga.dispatches.clear()
             saga.on_due(later)
-            again = [d for d in saga.dispatches if d.step == Step.VACCINATION_RECORD]
+            again = [d for d in saga.dispatches if d.step == "vaccination_record"]
             assert [d.action for d in again] == ["revoke"]
     assert "retries exhausted" in (vaccination.last_error or "")
     assert saga.status == BirthStatus.CANCELLED
     saga.dispatches.clear()
-    assert saga.retry(Step.VACCINATION_RECORD, later)
-    assert (Step.VACCINATION_RECORD, "revoke") in {(d.step, d.action) for d in saga.dispatches}
-    saga.on_reply(Step.VACCINATION_RECORD, reply("completed", "revoke"), vaccination.attempt, later)
+    assert saga.retry("vaccination_record", later)
+    assert ("vaccination_record", "revoke") in {(d.step, d.action) for d in saga.dispatches}
+    saga.on_reply("vaccination_record", reply("completed", "revoke"), vaccination.attempt, later)
     assert state_of(vaccination) == StepState.COMPENSATED
 
 
 def test_a_cancelled_birth_sends_no_new_submission_on_retry() -> None:
-    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="no"), 1, NOW)
+    saga.on_reply("birth_certificate", reply("rejected", reason="no"), 1, NOW)
     saga.cancel("wrong mother", NOW)
-    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.CANCELLED
-    assert not saga.retry(Step.BIRTH_CERTIFICATE, NOW)
+    assert saga.steps["birth_certificate"].state == StepState.CANCELLED
+    assert not saga.retry("birth_certificate", NOW)
 
 
 def test_a_second_correction_during_an_amendment_is_sent_after_it_lands() -> None:
@@ -230,33 +229,33 @@ def test_a_second_correction_during_an_amendment_is_sent_after_it_lands() -> Non
     saga.dispatches.clear()
     saga.correct(renamed(saga, "李再正"), 3, NOW)
     assert saga.dispatches == []  # the amendment to version 2 is still under way
-    certificate = saga.steps[Step.BIRTH_CERTIFICATE]
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("completed", "amend"), certificate.attempt, NOW)
+    certificate = saga.steps["birth_certificate"]
+    saga.on_reply("birth_certificate", reply("completed", "amend"), certificate.attempt, NOW)
     assert (certificate.data_version, certificate.operation, certificate.op_version) == (
         2,
         "amend",
         3,
     )
-    _, data = saga.operation_command(saga.dispatches[-1])
-    amend = AmendStep.model_validate(data)
+    amend = saga.command(saga.dispatches[-1])
+    assert isinstance(amend, AmendStep)
     assert amend.idempotency_key == "b1:birth_certificate:amend:3"
     assert (amend.previous["child"]["name"], amend.record["child"]["name"]) == ("李更正", "李再正")
 
 
 def test_a_household_application_rejected_at_review_is_amended_and_reviewed_again() -> None:
-    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)
-    complete(saga, Step.BIRTH_CERTIFICATE)
-    household = saga.steps[Step.HOUSEHOLD_REGISTRATION]
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("accepted", reference="MPS1"), 1, NOW)
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("rejected", reason="wrong name"), 1, NOW)
+    complete(saga, "birth_certificate")
+    household = saga.steps["household_registration"]
+    saga.on_reply("household_registration", reply("accepted", reference="MPS1"), 1, NOW)
+    saga.on_reply("household_registration", reply("rejected", reason="wrong name"), 1, NOW)
     assert state_of(household) == StepState.REJECTED
     saga.dispatches.clear()
     saga.correct(renamed(saga), 2, NOW)
     sent = [(d.action, d.reference) for d in saga.dispatches if d.step == household.step]
     assert sent == [("amend", "MPS1")]  # not submitted again: its key is consumed
     saga.on_reply(
-        Step.HOUSEHOLD_REGISTRATION,
+        "household_registration",
         reply("accepted", "amend", reference="MPS1"),
         household.attempt,
         NOW,
@@ -264,28 +263,29 @@ def test_a_household_application_rejected_at_review_is_amended_and_reviewed_agai
     assert state_of(household) == StepState.AWAITING_DEPARTMENT
     assert household.data_version == 2
     approved = reply("completed", output={"citizen_id": "330106202611280011"}, reference="MPS1")
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, approved, household.attempt, NOW)
+    saga.on_reply("household_registration", approved, household.attempt, NOW)
     assert state_of(household) == StepState.COMPLETED
-    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.QUEUED
+    assert saga.steps["medical_insurance"].state == StepState.QUEUED
 
 
 def test_a_submission_given_up_on_after_a_cancellation_but_done_after_all_is_revoked() -> None:
-    saga = Saga.new("b1", event(), make_plan(), POLICY, jurisdiction=None)
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)  # the certificate and the vaccination record are sent
     saga.cancel("wrong mother", NOW)  # in flight: their answers decide
     saga.on_due(NOW + timedelta(minutes=6))  # no answer within the lease
-    vaccination = saga.steps[Step.VACCINATION_RECORD]
-    certificate = saga.steps[Step.BIRTH_CERTIFICATE]
+    vaccination = saga.steps["vaccination_record"]
+    certificate = saga.steps["birth_certificate"]
     assert state_of(vaccination) == state_of(certificate) == StepState.CANCELLED
     saga.dispatches.clear()
 
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="no"), 1, NOW)
+    saga.on_reply("birth_certificate", reply("rejected", reason="no"), 1, NOW)
     assert state_of(certificate) == StepState.CANCELLED  # nothing was made: nothing to undo
-    complete(saga, Step.VACCINATION_RECORD)  # the registry did it after all
+    complete(saga, "vaccination_record")  # the registry did it after all
     [revoke] = saga.dispatches
-    assert (revoke.step, revoke.action) == (Step.VACCINATION_RECORD, "revoke")
-    _, data = saga.operation_command(revoke)
-    assert RevokeStep.model_validate(data).reference == "CDC1"
-    saga.on_reply(Step.VACCINATION_RECORD, reply("completed", "revoke"), vaccination.attempt, NOW)
+    assert (revoke.step, revoke.action) == ("vaccination_record", "revoke")
+    command = saga.command(revoke)
+    assert isinstance(command, RevokeStep)
+    assert command.reference == "CDC1"
+    saga.on_reply("vaccination_record", reply("completed", "revoke"), vaccination.attempt, NOW)
     assert state_of(vaccination) == StepState.COMPENSATED
     assert saga.status == BirthStatus.CANCELLED

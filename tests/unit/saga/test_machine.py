@@ -3,11 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 from contracts.birth import BirthEvent
+from contracts.catalogue import builtin_registry
 from contracts.problems import parse_birth_event
+from contracts.registry import RuleContext
 from contracts.replies import StepReply
-from contracts.steps import BirthStatus, Step, StepState
+from contracts.steps import BirthStatus, StepState
 from gateway.saga.machine import Policy, Saga
-from gateway.saga.plan import make_plan
+from gateway.saga.plan import Plan
 from tests.cases.birth_cases import valid_event
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
@@ -24,7 +26,9 @@ def event(**overrides: object) -> BirthEvent:
 
 
 def new_saga(jurisdiction: str | None = None, **overrides: object) -> Saga:
-    saga = Saga.new("b1", event(**overrides), make_plan(), POLICY, jurisdiction=jurisdiction)
+    saga = Saga.new(
+        "b1", event(**overrides), Plan(builtin_registry(), RuleContext(jurisdiction)), POLICY
+    )
     saga.advance(NOW)
     return saga
 
@@ -33,22 +37,22 @@ def reply(outcome: str, **fields: object) -> StepReply:
     return StepReply.model_validate({"outcome": outcome, "command_id": "c", **fields})
 
 
-def states(saga: Saga) -> dict[Step, StepState]:
+def states(saga: Saga) -> dict[str, StepState]:
     return {step: view.state for step, view in saga.steps.items()}
 
 
 def test_a_new_birth_starts_the_steps_without_dependencies() -> None:
     saga = new_saga()
     assert states(saga) == {
-        Step.BIRTH_CERTIFICATE: StepState.QUEUED,
-        Step.VACCINATION_RECORD: StepState.QUEUED,
-        Step.HOUSEHOLD_REGISTRATION: StepState.WAITING,
-        Step.MEDICAL_INSURANCE: StepState.WAITING,
-        Step.SOCIAL_SECURITY_CARD: StepState.WAITING,
+        "birth_certificate": StepState.QUEUED,
+        "vaccination_record": StepState.QUEUED,
+        "household_registration": StepState.WAITING,
+        "medical_insurance": StepState.WAITING,
+        "social_security_card": StepState.WAITING,
     }
     assert [(d.step, d.action, d.attempt) for d in saga.dispatches] == [
-        (Step.BIRTH_CERTIFICATE, "submit", 1),
-        (Step.VACCINATION_RECORD, "submit", 1),
+        ("birth_certificate", "submit", 1),
+        ("vaccination_record", "submit", 1),
     ]
 
 
@@ -56,9 +60,9 @@ def test_a_completed_certificate_starts_household_registration_with_its_number()
     saga = new_saga()
     saga.dispatches.clear()
     done = reply("completed", output={"certificate_number": "A123456789"})
-    saga.on_reply(Step.BIRTH_CERTIFICATE, done, 1, NOW)
-    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.QUEUED
-    record = saga.plan.record(Step.HOUSEHOLD_REGISTRATION, saga.event, saga.outputs())
+    saga.on_reply("birth_certificate", done, 1, NOW)
+    assert saga.steps["household_registration"].state == StepState.QUEUED
+    record = saga.plan.record("household_registration", saga.event, saga.outputs())
     assert record.model_dump()["certificate_number"] == "A123456789"
 
 
@@ -66,43 +70,43 @@ def test_the_card_waits_for_insurance_by_default_but_not_when_configured() -> No
     outputs = {"citizen_id": "330106202611280011"}
     for waits, expected in ((True, StepState.WAITING), (False, StepState.QUEUED)):
         saga = Saga.new(
-            "b", event(), make_plan(card_waits_for_insurance=waits), POLICY, jurisdiction=None
+            "b", event(), Plan(builtin_registry(card_waits_for_insurance=waits)), POLICY
         )
-        for step in (Step.BIRTH_CERTIFICATE, Step.HOUSEHOLD_REGISTRATION):
+        for step in ("birth_certificate", "household_registration"):
             saga.steps[step].state = StepState.COMPLETED
-        saga.steps[Step.HOUSEHOLD_REGISTRATION].output = dict(outputs)
+        saga.steps["household_registration"].output = dict(outputs)
         saga.advance(NOW)
-        assert saga.steps[Step.SOCIAL_SECURITY_CARD].state == expected
+        assert saga.steps["social_security_card"].state == expected
 
 
 def test_a_transient_failure_waits_on_the_ladder_and_the_timer_dispatches_again() -> None:
     saga = new_saga()
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", reason="503"), 1, NOW)
-    view = saga.steps[Step.BIRTH_CERTIFICATE]
+    saga.on_reply("birth_certificate", reply("transient", reason="503"), 1, NOW)
+    view = saga.steps["birth_certificate"]
     assert view.state == StepState.RETRYING
     assert view.next_attempt_at == NOW + timedelta(seconds=10)
     saga.dispatches.clear()
     saga.on_due(NOW + timedelta(seconds=9))
     assert saga.dispatches == []
     saga.on_due(NOW + timedelta(seconds=10))
-    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.QUEUED
-    assert [(d.step, d.attempt) for d in saga.dispatches] == [(Step.BIRTH_CERTIFICATE, 2)]
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", reason="503"), 2, NOW)
+    assert saga.steps["birth_certificate"].state == StepState.QUEUED
+    assert [(d.step, d.attempt) for d in saga.dispatches] == [("birth_certificate", 2)]
+    saga.on_reply("birth_certificate", reply("transient", reason="503"), 2, NOW)
     assert view.next_attempt_at == NOW + timedelta(seconds=60)
 
 
 def test_retry_after_longer_than_the_rung_is_honoured() -> None:
     saga = new_saga()
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", retry_after_s=30), 1, NOW)
-    assert saga.steps[Step.BIRTH_CERTIFICATE].next_attempt_at == NOW + timedelta(seconds=30)
+    saga.on_reply("birth_certificate", reply("transient", retry_after_s=30), 1, NOW)
+    assert saga.steps["birth_certificate"].next_attempt_at == NOW + timedelta(seconds=30)
 
 
 def test_a_step_still_failing_at_its_deadline_fails_and_asks_for_an_operator() -> None:
     saga = new_saga()
     moment = NOW
     for attempt in range(1, 100):
-        saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient", reason="down"), attempt, moment)
-        view = saga.steps[Step.BIRTH_CERTIFICATE]
+        saga.on_reply("birth_certificate", reply("transient", reason="down"), attempt, moment)
+        view = saga.steps["birth_certificate"]
         if view.state == StepState.FAILED:
             break
         assert view.next_attempt_at is not None
@@ -117,18 +121,18 @@ def test_a_step_still_failing_at_its_deadline_fails_and_asks_for_an_operator() -
 def test_an_answer_to_a_superseded_attempt_is_ignored() -> None:
     saga = new_saga()
     saga.on_due(NOW + timedelta(minutes=6))  # the lease expired: attempt 2 went out
-    assert saga.steps[Step.BIRTH_CERTIFICATE].attempt == 2
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("transient"), 1, NOW + timedelta(minutes=6))
-    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.QUEUED
+    assert saga.steps["birth_certificate"].attempt == 2
+    saga.on_reply("birth_certificate", reply("transient"), 1, NOW + timedelta(minutes=6))
+    assert saga.steps["birth_certificate"].state == StepState.QUEUED
 
 
 def test_a_duplicate_completion_changes_nothing() -> None:
     saga = new_saga()
     done = reply("completed", output={"certificate_number": "A123456789"})
-    saga.on_reply(Step.BIRTH_CERTIFICATE, done, 1, NOW)
+    saga.on_reply("birth_certificate", done, 1, NOW)
     saga.transitions.clear()
     saga.dispatches.clear()
-    saga.on_reply(Step.BIRTH_CERTIFICATE, done, 1, NOW)
+    saga.on_reply("birth_certificate", done, 1, NOW)
     assert saga.transitions == []
     assert saga.dispatches == []
 
@@ -136,51 +140,51 @@ def test_a_duplicate_completion_changes_nothing() -> None:
 def test_an_accepted_request_is_polled_when_no_callback_comes() -> None:
     saga = new_saga()
     saga.on_reply(
-        Step.BIRTH_CERTIFICATE, reply("completed", output={"certificate_number": "A1"}), 1, NOW
+        "birth_certificate", reply("completed", output={"certificate_number": "A1"}), 1, NOW
     )
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("accepted", reference="MPS1"), 1, NOW)
-    view = saga.steps[Step.HOUSEHOLD_REGISTRATION]
+    saga.on_reply("household_registration", reply("accepted", reference="MPS1"), 1, NOW)
+    view = saga.steps["household_registration"]
     assert view.state == StepState.AWAITING_DEPARTMENT
     saga.dispatches.clear()
     saga.on_due(NOW + POLICY.poll_after)
     assert [(d.step, d.action, d.reference) for d in saga.dispatches] == [
-        (Step.HOUSEHOLD_REGISTRATION, "poll", "MPS1")
+        ("household_registration", "poll", "MPS1")
     ]
-    saga.on_reply(Step.HOUSEHOLD_REGISTRATION, reply("pending"), 1, NOW + POLICY.poll_after)
+    saga.on_reply("household_registration", reply("pending"), 1, NOW + POLICY.poll_after)
     assert view.state == StepState.AWAITING_DEPARTMENT
 
 
 def test_a_refusal_rejects_the_step_and_the_birth_needs_action() -> None:
     saga = new_saga()
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="bad name"), 1, NOW)
-    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.REJECTED
-    assert saga.steps[Step.BIRTH_CERTIFICATE].last_error == "bad name"
+    saga.on_reply("birth_certificate", reply("rejected", reason="bad name"), 1, NOW)
+    assert saga.steps["birth_certificate"].state == StepState.REJECTED
+    assert saga.steps["birth_certificate"].last_error == "bad name"
     assert saga.status == BirthStatus.ACTION_REQUIRED
 
 
 def test_steps_not_asked_for_are_skipped_with_the_steps_that_need_them() -> None:
     saga = new_saga(services=["birth_certificate", "vaccination_record", "medical_insurance"])
-    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.SKIPPED
-    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.SKIPPED  # needs the citizen ID
-    assert saga.steps[Step.SOCIAL_SECURITY_CARD].state == StepState.SKIPPED
+    assert saga.steps["household_registration"].state == StepState.SKIPPED
+    assert saga.steps["medical_insurance"].state == StepState.SKIPPED  # needs the citizen ID
+    assert saga.steps["social_security_card"].state == StepState.SKIPPED
 
 
 def test_a_hukou_outside_the_jurisdiction_is_offline_with_its_dependants() -> None:
     saga = new_saga(jurisdiction="11")  # Beijing; the sample's hukou is in Zhejiang
-    assert saga.steps[Step.HOUSEHOLD_REGISTRATION].state == StepState.OFFLINE
-    assert "counter" in (saga.steps[Step.HOUSEHOLD_REGISTRATION].last_error or "")
-    assert saga.steps[Step.MEDICAL_INSURANCE].state == StepState.OFFLINE
-    assert saga.steps[Step.BIRTH_CERTIFICATE].state == StepState.QUEUED
+    assert saga.steps["household_registration"].state == StepState.OFFLINE
+    assert "counter" in (saga.steps["household_registration"].last_error or "")
+    assert saga.steps["medical_insurance"].state == StepState.OFFLINE
+    assert saga.steps["birth_certificate"].state == StepState.QUEUED
 
 
 def test_all_steps_done_completes_the_birth() -> None:
     saga = new_saga()
     outputs = {
-        Step.BIRTH_CERTIFICATE: {"certificate_number": "A123456789"},
-        Step.VACCINATION_RECORD: {"record_number": "R1"},
-        Step.HOUSEHOLD_REGISTRATION: {"citizen_id": "330106202611280011"},
-        Step.MEDICAL_INSURANCE: {"insurance_number": "I1"},
-        Step.SOCIAL_SECURITY_CARD: {"card_number": "C1"},
+        "birth_certificate": {"certificate_number": "A123456789"},
+        "vaccination_record": {"record_number": "R1"},
+        "household_registration": {"citizen_id": "330106202611280011"},
+        "medical_insurance": {"insurance_number": "I1"},
+        "social_security_card": {"card_number": "C1"},
     }
     for step, output in outputs.items():
         assert saga.status == BirthStatus.IN_PROGRESS
@@ -190,10 +194,10 @@ def test_all_steps_done_completes_the_birth() -> None:
 
 def test_an_operator_retry_requeues_a_failed_step_with_a_fresh_deadline() -> None:
     saga = new_saga()
-    view = saga.steps[Step.BIRTH_CERTIFICATE]
-    saga.on_reply(Step.BIRTH_CERTIFICATE, reply("rejected", reason="bad"), 1, NOW)
+    view = saga.steps["birth_certificate"]
+    saga.on_reply("birth_certificate", reply("rejected", reason="bad"), 1, NOW)
     later = NOW + timedelta(days=5)
-    assert saga.retry(Step.BIRTH_CERTIFICATE, later)
+    assert saga.retry("birth_certificate", later)
     assert view.state == StepState.QUEUED
     assert view.attempt == 2
     assert view.deadline_at == later + POLICY.step_deadline
@@ -203,5 +207,28 @@ def test_an_operator_retry_requeues_a_failed_step_with_a_fresh_deadline() -> Non
 
 def test_only_failed_or_rejected_steps_can_be_retried() -> None:
     saga = new_saga()
-    assert not saga.retry(Step.BIRTH_CERTIFICATE, NOW)  # queued
-    assert not saga.retry(Step.HOUSEHOLD_REGISTRATION, NOW)  # waiting
+    assert not saga.retry("birth_certificate", NOW)  # queued
+    assert not saga.retry("household_registration", NOW)  # waiting
+
+
+def test_without_a_chinese_parent_the_hukou_and_what_needs_it_do_not_apply() -> None:
+    data = valid_event(now=NOW)
+    data.pop("father", None)
+    data["household"]["register_with"] = "mother"
+    data["mother"].update(
+        id_type="passport", id_number="E12345678", nationality="RUS", ethnicity=None
+    )
+    saga = Saga.new("b1", parse_birth_event(data, now=NOW), Plan(builtin_registry()), POLICY)
+    saga.advance(NOW)
+    assert states(saga) == {
+        "birth_certificate": StepState.QUEUED,
+        "vaccination_record": StepState.QUEUED,
+        "household_registration": StepState.NOT_APPLICABLE,
+        "medical_insurance": StepState.NOT_APPLICABLE,
+        "social_security_card": StepState.NOT_APPLICABLE,
+    }
+    reason = saga.steps["household_registration"].last_error
+    assert reason == "neither parent is a Chinese citizen: a child's hukou needs one"
+    for step in ("birth_certificate", "vaccination_record"):
+        saga.on_reply(step, reply("completed", output={"n": "1"}), 1, NOW)
+    assert saga.status == BirthStatus.COMPLETED

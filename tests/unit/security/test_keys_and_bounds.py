@@ -12,7 +12,7 @@ from sqlalchemy import select
 from birthlink.samples import DEMO_HOSPITAL, birth_event
 from gateway.api.app import create_app
 from gateway.clock import ManualClock
-from gateway.keys import UnknownKeyError, list_keys, revoke_key, rotate_key
+from gateway.security.keys import UnknownKeyError, list_keys, revoke_key, rotate_key
 from gateway.store.tables import ApiKey
 from tests.support.gateway import Gateway, running_gateway
 

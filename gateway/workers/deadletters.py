@@ -24,18 +24,17 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bus.base import ManagedTransport
+from bus.base import DeadLetter, ManagedTransport
 from bus.topology import (
     COMMANDS_EXCHANGE,
-    DEPARTMENTS,
     ORCHESTRATOR_QUEUE,
     RESULTS_EXCHANGE,
     department_queue,
 )
-from contracts.commands import POLL_TYPE, SUBMIT_TYPES
+from contracts.catalogue import BUILTIN_DEPARTMENTS
+from contracts.commands import AMEND_TYPE, POLL_TYPE, REVOKE_TYPE
 from contracts.envelope import Envelope
 from contracts.replies import REPLY_TYPES
-from contracts.steps import DEPARTMENT_OF
 from gateway import metrics
 from gateway.clock import Clock
 from gateway.store.db import Database
@@ -43,17 +42,24 @@ from gateway.store.tables import Birth, DeadLetterRow, HistoryRow, OutboxRow, St
 
 log = structlog.get_logger()
 
-QUEUES = (ORCHESTRATOR_QUEUE, *(department_queue(d) for d in DEPARTMENTS))
 OUTCOME_OF_TYPE = {kind: outcome for outcome, kind in REPLY_TYPES.items()}
+ACTION_OF_TYPE = {POLL_TYPE: "poll", AMEND_TYPE: "amend", REVOKE_TYPE: "revoke"}
 
 
 class DeadLetterMover:
     """Moves dead letters from the broker into the table, every `interval_s`."""
 
     def __init__(
-        self, db: Database, transport: ManagedTransport, clock: Clock, *, interval_s: float = 5.0
+        self,
+        db: Database,
+        transport: ManagedTransport,
+        clock: Clock,
+        *,
+        departments: Iterable[str] = BUILTIN_DEPARTMENTS,
+        interval_s: float = 5.0,
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
+        self.queues = (ORCHESTRATOR_QUEUE, *(department_queue(d) for d in departments))
         self.interval_s = interval_s
 
     async def move_once(self) -> int:
@@ -63,7 +69,7 @@ class DeadLetterMover:
         under a bus key no longer in the ring) does not hold back the others;
         the first such error is raised once every queue has been tried."""
         taken, failure = 0, None
-        for queue in QUEUES:
+        for queue in self.queues:
             try:
                 taken += await self.transport.take_dead_letters(queue, partial(self._store, queue))
             except Exception as exc:  # noqa: BLE001 -- raised below, once all were tried
@@ -82,10 +88,10 @@ class DeadLetterMover:
                 log.exception("dead_letters.move_failed")
             await asyncio.sleep(self.interval_s)
 
-    async def _store(self, queue: str, envelopes: Sequence[Envelope]) -> None:
+    async def _store(self, queue: str, letters: Sequence[DeadLetter]) -> None:
         now = self.clock.now()
         async with self.db.write() as session:
-            for envelope in envelopes:
+            for envelope, exchange, routing_key in letters:
                 row = await session.scalar(
                     select(DeadLetterRow).where(
                         DeadLetterRow.queue == queue,
@@ -99,8 +105,10 @@ class DeadLetterMover:
                             message_id=envelope.message_id,
                             type=envelope.type,
                             birth_id=envelope.birth_id,
-                            step=envelope.step.value if envelope.step else None,
+                            step=envelope.step,
                             envelope=envelope.model_dump(mode="json"),
+                            exchange=exchange,
+                            routing_key=routing_key,
                             deaths=1,
                             dead_at=now,
                         )
@@ -165,7 +173,9 @@ async def _republish(session: AsyncSession, row: DeadLetterRow, now: datetime) -
     if sent is not None:
         sent.published_at = None
         return
-    exchange, routing_key = route_of(row.queue, Envelope.model_validate(row.envelope))
+    exchange, routing_key = row.exchange, row.routing_key
+    if exchange is None or routing_key is None:  # the broker did not say (or an older row)
+        exchange, routing_key = route_of(row.queue, Envelope.model_validate(row.envelope))
     session.add(
         OutboxRow(
             message_id=row.message_id,
@@ -179,17 +189,10 @@ async def _republish(session: AsyncSession, row: DeadLetterRow, now: datetime) -
 
 def route_of(queue: str, envelope: Envelope) -> tuple[str, str]:
     """Where a message of `queue` is published so that it reaches `queue` again."""
-    department = DEPARTMENT_OF[envelope.step].value if envelope.step else "unknown"
-    if queue == ORCHESTRATOR_QUEUE:
-        return RESULTS_EXCHANGE, f"{department}.{OUTCOME_OF_TYPE.get(envelope.type, 'redriven')}"
+    if queue == ORCHESTRATOR_QUEUE:  # bound to every key
+        return RESULTS_EXCHANGE, f"redriven.{OUTCOME_OF_TYPE.get(envelope.type, 'redriven')}"
     department = queue.removeprefix(department_queue(""))
-    if envelope.type == POLL_TYPE:
-        action = "poll"
-    elif envelope.type in SUBMIT_TYPES.values():
-        action = "submit"
-    else:  # the department queue takes every `<department>.*`
-        action = envelope.type.lower()
-    return COMMANDS_EXCHANGE, f"{department}.{action}"
+    return COMMANDS_EXCHANGE, f"{department}.{ACTION_OF_TYPE.get(envelope.type, 'submit')}"
 
 
 async def note_in_history(

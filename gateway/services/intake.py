@@ -22,10 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.birth import BirthEvent
 from contracts.steps import BirthStatus
-from gateway.orchestrator import Orchestrator
-from gateway.privacy import lookup_hash
 from gateway.saga.machine import Saga
-from gateway.store import sagas
+from gateway.services.unit_of_work import UnitOfWork
+from gateway.store.sagas import NewBirth
 from gateway.store.tables import Birth
 
 # No look-alikes: no 0/O, no 1/I/L.
@@ -56,28 +55,17 @@ class Intake:
     same_hospital: bool = True
 
 
-def mother_hash(lookup_key: str, event: BirthEvent) -> str:
-    """The keyed hash that finds a mother's births without her ID number."""
-    return lookup_hash(lookup_key, event.mother.id_type, event.mother.id_number)
-
-
 async def accept(
-    orchestrator: Orchestrator,
-    event: BirthEvent,
-    event_json: dict[str, Any],
-    *,
-    actor: str,
-    jurisdiction: str | None,
-    lookup_key: str,
+    uow: UnitOfWork, event: BirthEvent, event_json: dict[str, Any], *, actor: str
 ) -> Intake:
     """Store the birth, its steps, history and first commands; or find it again."""
     digest = body_hash(event_json)
-    existing = await _find(orchestrator, event)
+    existing = await _find(uow, event)
     if existing is not None:
         return _again(existing, digest)
-    mother = mother_hash(lookup_key, event)
+    mother = uow.mother_hash(event)
     if not event.duplicate_of_checked:
-        duplicate = await find_duplicate(orchestrator, event, mother)
+        duplicate = await find_duplicate(uow, event, mother)
         if duplicate is not None:
             return Intake(
                 "duplicate",
@@ -86,38 +74,30 @@ async def accept(
                 duplicate.status,
                 same_hospital=duplicate.hospital_code == event.hospital.code,
             )
-    now = orchestrator.clock.now()
-    saga = Saga.new(
-        uuid4().hex, event, orchestrator.plan, orchestrator.policy, jurisdiction=jurisdiction
+    saga = Saga.new(uuid4().hex, event, uow.plan, uow.policy)
+    saga.advance(uow.clock.now())
+    birth = NewBirth(
+        id=saga.birth_id,
+        hospital_code=event.hospital.code,
+        hospital_record_id=event.hospital_record_id,
+        tracking_code=new_tracking_code(),
+        born_at=event.child.born_at,
+        event=event_json,
+        body_hash=digest,
+        mother_hash=mother,
     )
-    saga.advance(now)
-    tracking_code = new_tracking_code()
     try:
-        async with orchestrator.db.write() as session:
-            sagas.insert_new(
-                session,
-                saga,
-                hospital_code=event.hospital.code,
-                hospital_record_id=event.hospital_record_id,
-                tracking_code=tracking_code,
-                body_hash=digest,
-                event_json=event_json,
-                actor=actor,
-                now=now,
-                mother_hash=mother,
-            )
-            await sagas.save(session, sagas.Loaded(saga, 0, 0), actor=actor, now=now)
+        await uow.add(saga, birth, actor=actor)
     except IntegrityError:  # the same post raced us: answer as a retry
-        existing = await _find(orchestrator, event)
+        existing = await _find(uow, event)
         if existing is None:
             raise
         return _again(existing, digest)
-    orchestrator.notify_commit()
-    return Intake("created", saga.birth_id, tracking_code, saga.status.value)
+    return Intake("created", saga.birth_id, birth.tracking_code, saga.status.value)
 
 
-async def _find(orchestrator: Orchestrator, event: BirthEvent) -> Birth | None:
-    async with orchestrator.db.read() as session:
+async def _find(uow: UnitOfWork, event: BirthEvent) -> Birth | None:
+    async with uow.db.read() as session:
         found: Birth | None = await session.scalar(
             select(Birth).where(
                 Birth.hospital_code == event.hospital.code,
@@ -127,12 +107,10 @@ async def _find(orchestrator: Orchestrator, event: BirthEvent) -> Birth | None:
         return found
 
 
-async def find_duplicate(
-    orchestrator: Orchestrator, event: BirthEvent, mother: str
-) -> Birth | None:
+async def find_duplicate(uow: UnitOfWork, event: BirthEvent, mother: str) -> Birth | None:
     """A birth not cancelled, of the same mother, birth time and birth order, under
     another hospital record id."""
-    async with orchestrator.db.read() as session:
+    async with uow.db.read() as session:
         candidates = (
             await session.scalars(
                 select(Birth)

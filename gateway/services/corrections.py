@@ -1,31 +1,25 @@
 """Corrections and cancellation of a stored birth, each in one transaction.
 
-A correction is a JSON merge patch (RFC 7396) on the birth's current event; the
-result is validated like a new event by the API, kept as a new version
+A correction is a JSON merge patch (RFC 7396) on the birth's current event (as
+posted); the result is validated like a new event, kept as a new version
 (`birth_versions`), and handed to the saga, which decides what to send again,
 what to amend, and what it refuses. A cancellation hands the saga the reason;
 the saga cancels, revokes and withdraws. The birth's `version` check makes a
 concurrent writer re-decide on fresh state.
 """
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.problems import BirthEventInvalid, FieldProblem, parse_birth_event
-from gateway.intake import mother_hash
-from gateway.orchestrator import CONFLICT_RETRIES, Orchestrator
 from gateway.saga.machine import Saga
-from gateway.store import sagas
-from gateway.store.tables import Birth
+from gateway.services.unit_of_work import UnitOfWork
 
 log = structlog.get_logger()
-T = TypeVar("T")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -87,39 +81,8 @@ def immutable_problems(before: dict[str, Any], after: Any) -> list[FieldProblem]
     ]
 
 
-async def _in_transaction(
-    orchestrator: Orchestrator,
-    birth_id: str,
-    act: Callable[[AsyncSession, Saga, datetime], Awaitable[T]],
-    *,
-    actor: str,
-) -> T | None:
-    """Load the saga, let `act` change it (and write), save; None when unknown."""
-    for _ in range(CONFLICT_RETRIES):
-        try:
-            async with orchestrator.db.write() as session:
-                loaded = await sagas.load(session, birth_id, orchestrator.plan, orchestrator.policy)
-                if loaded is None:
-                    return None
-                now = orchestrator.clock.now()
-                result = await act(session, loaded.saga, now)
-                commands = await sagas.save(session, loaded, actor=actor, now=now)
-        except sagas.ConcurrentUpdateError:
-            log.debug("saga.conflict", birth_id=birth_id)
-            continue
-        if commands:
-            orchestrator.notify_commit()
-        return result
-    raise sagas.ConcurrentUpdateError(birth_id)
-
-
 async def correct(
-    orchestrator: Orchestrator,
-    birth_id: str,
-    patch: dict[str, Any],
-    *,
-    lookup_key: str,
-    actor: str,
+    uow: UnitOfWork, birth_id: str, patch: dict[str, Any], *, actor: str
 ) -> Corrected | None:
     """Apply `patch` to the birth's current event, validate the result like a new
     event, keep it as the next version and let the saga act on it; all in one
@@ -127,44 +90,35 @@ async def correct(
     `BirthEventInvalid` or `CorrectionRefusedError` (nothing is written); None
     for an unknown birth."""
 
-    async def act(session: AsyncSession, saga: Saga, now: datetime) -> Corrected:
-        birth = await session.get(Birth, birth_id)
-        assert birth is not None  # loaded with the saga
-        merged = merge_patch(birth.event, patch)
-        problems = immutable_problems(birth.event, merged)
+    def decide(saga: Saga, now: datetime) -> Corrected:
+        merged = merge_patch(saga.source, patch)
+        problems = immutable_problems(saga.source, merged)
         if problems:
             raise BirthEventInvalid(problems)
         event = parse_birth_event(merged, now=now)
-        if merged == birth.event:
+        if merged == saga.source:
             return Corrected(saga.event_version, saga.status.value, changed=False)
         version = saga.event_version + 1
-        saga.correct(event, version, now)
-        await sagas.add_version(
-            session,
-            birth_id,
-            event,
-            merged,
-            version=version,
-            mother_hash=mother_hash(lookup_key, event),
-            actor=actor,
-            now=now,
-        )
+        saga.correct(event, version, now, merged)
         return Corrected(version, saga.status.value)
 
-    corrected = await _in_transaction(orchestrator, birth_id, act, actor=actor)
-    if corrected is not None and corrected.changed:
+    done = await uow.change(birth_id, decide, actor=actor)
+    if done is None:
+        return None
+    corrected = done.result
+    assert corrected is not None
+    if corrected.changed:
         log.info("birth.corrected", birth_id=birth_id, event_version=corrected.event_version)
     return corrected
 
 
-async def cancel(orchestrator: Orchestrator, birth_id: str, reason: str, *, actor: str) -> bool:
+async def cancel(uow: UnitOfWork, birth_id: str, reason: str, *, actor: str) -> bool:
     """Cancel the birth; False when it is unknown (cancelling twice is harmless)."""
 
-    async def act(_session: AsyncSession, saga: Saga, now: datetime) -> bool:
+    def decide(saga: Saga, now: datetime) -> None:
         saga.cancel(reason, now)
-        return True
 
-    done = await _in_transaction(orchestrator, birth_id, act, actor=actor)
-    if done:
+    done = await uow.change(birth_id, decide, actor=actor)
+    if done is not None:
         log.info("birth.cancelled", birth_id=birth_id)
-    return bool(done)
+    return done is not None

@@ -6,15 +6,14 @@ A message lost with a crashed process is found again this way.
 """
 
 import asyncio
-from datetime import datetime
 
 import structlog
 from sqlalchemy import select
 
 from contracts.steps import StepState
 from gateway.clock import Clock
-from gateway.orchestrator import Orchestrator
-from gateway.saga.machine import Saga
+from gateway.services.replies import visit
+from gateway.services.unit_of_work import UnitOfWork
 from gateway.store.db import Database
 from gateway.store.tables import StepRow
 
@@ -34,13 +33,13 @@ class Sweeper:
     def __init__(
         self,
         db: Database,
-        orchestrator: Orchestrator,
+        uow: UnitOfWork,
         clock: Clock,
         *,
         interval_s: float = 1.0,
         batch: int = 200,
     ) -> None:
-        self.db, self.orchestrator, self.clock = db, orchestrator, clock
+        self.db, self.uow, self.clock = db, uow, clock
         self.interval_s, self.batch = interval_s, batch
 
     async def sweep_once(self) -> int:
@@ -56,7 +55,7 @@ class Sweeper:
                 )
             ).all()
         for birth_id in due:
-            await self.orchestrator.update(birth_id, _visit, actor="timer")
+            await visit(self.uow, birth_id)
         return len(due)
 
     async def run(self) -> None:
@@ -67,7 +66,3 @@ class Sweeper:
             except Exception:
                 log.exception("timers.sweep_failed")
             await asyncio.sleep(self.interval_s)
-
-
-def _visit(saga: Saga, now: datetime) -> None:
-    saga.on_due(now)

@@ -29,9 +29,9 @@ from tenacity import (
 )
 
 from contracts.envelope import Envelope
-from contracts.steps import Step
+from contracts.registry import Registry
 from gateway.clock import Clock
-from gateway.notifications import Notice
+from gateway.saga.notices import Notice
 from gateway.store.db import Database
 from gateway.store.tables import Birth, InboxRow
 from gateway.tracking import texts
@@ -113,9 +113,9 @@ class HttpSmsProvider:
             await self._http.aclose()
 
 
-def word(notice: Notice, tracking_code: str, page_url: str) -> str:
+def word(notice: Notice, registry: Registry, tracking_code: str, page_url: str) -> str:
     """The message for `notice`; names no person, no ID number, no address."""
-    steps = [Step(s) for s in notice.steps]
+    steps = [registry[s] for s in notice.steps if s in registry]
     match notice.kind:
         case "accepted":
             return texts.sms_accepted(tracking_code, page_url, steps)
@@ -128,8 +128,16 @@ def word(notice: Notice, tracking_code: str, page_url: str) -> str:
 class Notifier:
     """Consumes `birthlink.notifier` and sends each message once."""
 
-    def __init__(self, db: Database, provider: SmsProvider, clock: Clock, *, public_url: str):
-        self.db, self.provider, self.clock = db, provider, clock
+    def __init__(
+        self,
+        db: Database,
+        provider: SmsProvider,
+        clock: Clock,
+        registry: Registry,
+        *,
+        public_url: str,
+    ) -> None:
+        self.db, self.provider, self.clock, self.registry = db, provider, clock, registry
         self.page_url = f"{public_url.rstrip('/')}/track"
 
     async def handle(self, envelope: Envelope) -> None:
@@ -143,7 +151,7 @@ class Notifier:
             return
         notice = Notice.model_validate(envelope.data)
         phone = str(birth.event.get("contact", {}).get("phone", ""))
-        text = word(notice, birth.tracking_code, self.page_url)
+        text = word(notice, self.registry, birth.tracking_code, self.page_url)
         try:
             await self.provider.send(phone, text, key=envelope.message_id)
         except SmsRefusedError as exc:

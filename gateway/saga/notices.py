@@ -1,10 +1,9 @@
-"""Which text messages a change of a birth causes, decided in the transaction
-that makes the change.
+"""Which text messages a change of a birth causes, decided with the change.
 
-`for_transitions(saga, loaded)` is called by the saga store's `save()`: it looks
-at the transitions of this one change and returns at most one outbox row (so
-at most one message per change), committed with the change itself: a crash
-can neither lose the message nor send it for a change that was not committed.
+`notice_message(saga, history_seq, now)` looks at the transitions of this one
+change and returns at most one message (so at most one per change); the unit of
+work commits it to the outbox with the change itself: a crash can neither lose
+the message nor send it for a change that was not committed.
 The relay publishes it to `birthlink.notifications`; the notifier sends it.
 
 Messages go when a birth is accepted (with the tracking code), when a step
@@ -16,14 +15,13 @@ sequence number it starts at): it is also the SMS provider's idempotency key.
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
-from bus.topology import NOTIFICATIONS_EXCHANGE
 from contracts.envelope import Envelope
-from contracts.steps import BirthStatus, Step, StepState
-from gateway.saga.machine import Saga
+from contracts.steps import BirthStatus, StepState
+from gateway.saga.machine import Message, Saga
 
 NOTIFY_TYPE = "NotifyParents"
 Kind = Literal["accepted", "action_needed", "completed"]
@@ -34,7 +32,7 @@ class Notice(BaseModel):
     """What to tell the parents: the kind of message and the steps it names."""
 
     kind: Kind
-    steps: list[Step] = []
+    steps: list[str] = []
 
 
 def decide(saga: Saga) -> Notice | None:
@@ -58,12 +56,12 @@ def decide(saga: Saga) -> Notice | None:
     return None
 
 
-def for_transitions(saga: Saga, history_seq: int, now: datetime) -> list[dict[str, Any]]:
-    """The outbox rows (zero or one) for the change `saga` is about to commit;
+def notice_message(saga: Saga, history_seq: int, now: datetime) -> Message | None:
+    """The message (if any) for the change `saga` is about to commit;
     `history_seq` is the birth's history sequence before this change."""
     notice = decide(saga)
     if notice is None:
-        return []
+        return None
     envelope = Envelope(
         message_id=f"sms-{saga.birth_id}-{history_seq + 1}",
         type=NOTIFY_TYPE,
@@ -71,12 +69,4 @@ def for_transitions(saga: Saga, history_seq: int, now: datetime) -> list[dict[st
         occurred_at=now,
         data=notice.model_dump(mode="json"),
     )
-    return [
-        {
-            "message_id": envelope.message_id,
-            "exchange": NOTIFICATIONS_EXCHANGE,
-            "routing_key": f"sms.{notice.kind}",
-            "envelope": envelope.model_dump(mode="json"),
-            "created_at": now,
-        }
-    ]
+    return Message("notifications", f"sms.{notice.kind}", envelope)

@@ -13,6 +13,7 @@ reference with 404 at once, so it reads the two callback formats itself
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.catalogue import BUILTIN_DEPARTMENTS
 from contracts.replies import StepReply
-from gateway.settings import DEPARTMENTS
 from gateway.store.tables import CallbackSecret
 
 
@@ -51,44 +52,60 @@ class Callback:
     reply: StepReply
 
 
-def parse_callback(department: str, data: Any) -> Callback:
-    """Read a callback body of `mps` or `hrss`."""
+# How each department that calls back writes its answer (docs/departments.md).
+CallbackReader = Callable[[dict[str, Any]], Callback]
+
+
+def parse_callback(readers: Mapping[str, CallbackReader], department: str, data: Any) -> Callback:
+    """Read a callback body with the department's reader."""
+    reader = readers.get(department)
+    if reader is None:
+        raise CallbackError(f"{department} sends no callbacks")
     if not isinstance(data, dict):
         raise CallbackError("body is not an object")
-    if department == "mps":
-        reference, state = _text(data, "sqbh"), data.get("zt")
-        if state == "approved":
-            reply = StepReply(
-                outcome="completed",
-                output={"citizen_id": _text(data, "gmsfhm")},
-                reference=reference,
-                command_id="callback",
-            )
-        elif state == "rejected":
-            reply = StepReply(
-                outcome="rejected",
-                reason=str(data.get("yy") or "rejected"),
-                reference=reference,
-                command_id="callback",
-            )
-        else:
-            raise CallbackError(f"unknown zt {state!r}")
-        return Callback(reference, reply)
-    if department == "hrss":
-        reference = _text(data, "sqh")
-        mailed = data.get("yjrq")
+    return reader(data)
+
+
+def _mps(data: dict[str, Any]) -> Callback:
+    """Public security: `sqbh` the application, `zt` approved or rejected."""
+    reference, state = _text(data, "sqbh"), data.get("zt")
+    if state == "approved":
         reply = StepReply(
             outcome="completed",
-            output={
-                "card_number": _text(data, "kh"),
-                "mailed_at": str(mailed) if mailed else None,
-                "application_number": reference,
-            },
+            output={"citizen_id": _text(data, "gmsfhm")},
             reference=reference,
             command_id="callback",
         )
-        return Callback(reference, reply)
-    raise CallbackError(f"{department} sends no callbacks")
+    elif state == "rejected":
+        reply = StepReply(
+            outcome="rejected",
+            reason=str(data.get("yy") or "rejected"),
+            reference=reference,
+            command_id="callback",
+        )
+    else:
+        raise CallbackError(f"unknown zt {state!r}")
+    return Callback(reference, reply)
+
+
+def _hrss(data: dict[str, Any]) -> Callback:
+    """Social security: `sqh` the application, `kh` the card, `yjrq` mailed on."""
+    reference = _text(data, "sqh")
+    mailed = data.get("yjrq")
+    reply = StepReply(
+        outcome="completed",
+        output={
+            "card_number": _text(data, "kh"),
+            "mailed_at": str(mailed) if mailed else None,
+            "application_number": reference,
+        },
+        reference=reference,
+        command_id="callback",
+    )
+    return Callback(reference, reply)
+
+
+BUILTIN_READERS: dict[str, CallbackReader] = {"mps": _mps, "hrss": _hrss}
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -126,10 +143,16 @@ async def valid_secrets(
 
 
 async def rotate_secret(
-    session: AsyncSession, department: str, *, now: datetime, grace: timedelta
+    session: AsyncSession,
+    department: str,
+    *,
+    now: datetime,
+    grace: timedelta,
+    departments: Collection[str] = BUILTIN_DEPARTMENTS,
 ) -> str:
-    """A new secret for `department`; the ones valid now stay valid for `grace`."""
-    if department not in DEPARTMENTS:
+    """A new secret for `department` (one of `departments`); the ones valid now
+    stay valid for `grace`."""
+    if department not in departments:
         raise ValueError(f"unknown department {department!r}")
     rows = (
         await session.scalars(select(CallbackSecret).where(CallbackSecret.department == department))

@@ -1,0 +1,191 @@
+"""The unit of work: one birth, one transaction. `change` loads the birth's
+saga, lets a service decide, saves what the decision changed with the messages
+the saga emits (outbox) and commits; when another writer got there first, it
+decides again on fresh state. `add` stores a birth just accepted the same way.
+
+Mapping between the saga (the domain) and the store's plain rows happens here
+and nowhere else.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar, cast
+
+import structlog
+
+from bus.topology import COMMANDS_EXCHANGE, NOTIFICATIONS_EXCHANGE
+from contracts.birth import BirthEvent
+from contracts.commands import Operation
+from contracts.steps import BirthStatus, StepState
+from gateway import metrics
+from gateway.clock import Clock
+from gateway.saga.machine import Policy, Saga, StepView
+from gateway.saga.messages import outgoing
+from gateway.saga.plan import Plan
+from gateway.store import sagas
+from gateway.store.db import Database
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+Decide = Callable[[Saga, datetime], T]
+CONFLICT_RETRIES = 8
+EXCHANGES = {"commands": COMMANDS_EXCHANGE, "notifications": NOTIFICATIONS_EXCHANGE}
+# What a step row and the saga's view of the step both hold, under the same names.
+SHARED = tuple(
+    name for name in sagas.STEP_COLUMNS if name not in ("state", "department", "idempotency_key")
+)
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """What a decision returned, once committed; `applied` is False when the
+    message behind it had been applied before (nothing was decided)."""
+
+    result: T | None
+    applied: bool = True
+
+
+class UnitOfWork:
+    """Loads, decides, saves and commits one birth at a time."""
+
+    def __init__(
+        self,
+        db: Database,
+        plan: Plan,
+        policy: Policy,
+        clock: Clock,
+        *,
+        mother_hash: Callable[[BirthEvent], str],
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db, self.plan, self.policy, self.clock = db, plan, policy, clock
+        self.mother_hash = mother_hash
+        self._on_commit = on_commit
+
+    async def change(
+        self,
+        birth_id: str,
+        decide: Decide[T],
+        *,
+        actor: str,
+        inbox: tuple[str, str] | None = None,
+    ) -> Done[T] | None:
+        """Apply `decide` to the birth and commit; None when the birth is unknown.
+        `inbox` (consumer, message id) makes the change happen once per message."""
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                async with self.db.write() as session:
+                    now = self.clock.now()
+                    if inbox and not await sagas.claim(session, *inbox, now=now):
+                        return Done(None, applied=False)
+                    stored = await sagas.load(session, birth_id)
+                    if stored is None:
+                        return None
+                    saga = self.saga_of(stored)
+                    result = decide(saga, now)
+                    change = self._change_of(saga, stored, actor, now)
+                    await sagas.save(session, change)
+            except sagas.ConcurrentUpdateError:
+                log.debug("saga.conflict", birth_id=birth_id)
+                continue
+            self._committed(saga, change, now)
+            return Done(result)
+        raise sagas.ConcurrentUpdateError(birth_id)
+
+    async def add(self, saga: Saga, birth: sagas.NewBirth, *, actor: str) -> None:
+        """Store a birth just accepted, its steps in their first state, its history
+        and its first commands, in one transaction (IntegrityError: it raced)."""
+        now = self.clock.now()
+        new = sagas.StoredBirth(birth.id, saga.status.value, birth.event, 1, 0, 0, None, [], {})
+        change = self._change_of(saga, new, actor, now)
+        async with self.db.write() as session:
+            sagas.insert_birth(session, birth, status=saga.status.value, actor=actor, now=now)
+            await sagas.save(session, change)
+        self._committed(saga, change, now)
+
+    def saga_of(self, stored: sagas.StoredBirth) -> Saga:
+        """The saga of a stored birth. Steps declared since it was accepted are
+        added as not applicable; a step no longer declared is left out."""
+        # Checked against the clock when it was posted; a stored birth stays valid.
+        versions = {n: _event(e) for n, e in stored.versions.items()}
+        steps = {s.step: _view(s) for s in stored.steps if s.step in self.plan.registry}
+        saga = Saga(
+            stored.id,
+            _event(stored.event),
+            BirthStatus(stored.status),
+            steps,
+            self.plan,
+            self.policy,
+            event_version=stored.event_version,
+            versions=versions,
+            cancel_reason=stored.cancel_reason,
+            source=stored.event,
+        )
+        saga.adopt_new_steps()
+        return saga
+
+    def _change_of(
+        self, saga: Saga, stored: sagas.StoredBirth, actor: str, now: datetime
+    ) -> sagas.Change:
+        messages = outgoing(saga, stored.history_seq, now)
+        change = sagas.Change(
+            birth_id=saga.birth_id,
+            read_version=stored.version,
+            read_history_seq=stored.history_seq,
+            status=saga.status.value,
+            cancel_reason=saga.cancel_reason,
+            actor=actor,
+            now=now,
+            history=[
+                sagas.HistoryLine(t.step, t.from_state, t.to_state, t.detail)
+                for t in saga.transitions
+            ],
+            outbox=[
+                sagas.OutboxMessage(
+                    m.envelope.message_id,
+                    EXCHANGES[m.channel],
+                    m.routing_key,
+                    m.envelope.model_dump(mode="json"),
+                )
+                for m in messages
+            ],
+        )
+        for view in saga.steps.values():
+            if view.new:
+                change.added.append(self._row(saga, view))
+            elif view.changed:
+                change.steps.append(self._row(saga, view))
+        if saga.event_version != stored.event_version:
+            change.new_version = sagas.NewVersion(
+                saga.event_version,
+                saga.source,
+                saga.event.child.born_at,
+                self.mother_hash(saga.event),
+            )
+        return change
+
+    def _row(self, saga: Saga, view: StepView) -> sagas.StoredStep:
+        return sagas.StoredStep(
+            **{name: getattr(view, name) for name in SHARED},
+            state=view.state.value,
+            department=self.plan.department(view.step),
+            idempotency_key=saga.idempotency_key(view.step),
+        )
+
+    def _committed(self, saga: Saga, change: sagas.Change, now: datetime) -> None:
+        metrics.observe_saga(saga, now)
+        if change.outbox:
+            self._on_commit()
+
+
+def _event(data: dict[str, object]) -> BirthEvent:
+    return BirthEvent.model_validate(data, context={"time_rules": False})
+
+
+def _view(step: sagas.StoredStep) -> StepView:
+    view = StepView(**{name: getattr(step, name) for name in SHARED}, state=StepState(step.state))
+    view.operation = cast(Operation | None, step.operation)
+    view.output = dict(step.output)
+    return view
