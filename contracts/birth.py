@@ -5,7 +5,8 @@ future, nor more than a year ago; consent and doses are not in the future) read 
 from the validation context, ``BirthEvent.model_validate(data, context={"now": t})``,
 and use the real UTC time when it is absent; ``context={"time_rules": False}`` turns
 them off for re-reading stored events and records (a birth accepted eleven months
-ago must still load next year).
+ago must still load next year), and with them the refusal of control characters in
+free text, a rule newer than some stored births.
 
 Rule violations are raised as ``PydanticCustomError(code, english, {"zh": chinese})``
 at the field they concern, also for rules that span fields (a birth order beyond
@@ -158,21 +159,40 @@ def _not_blank(value: object) -> object:
     return value
 
 
+def _control_character(value: str) -> bool:
+    """Whether ``value`` holds a C0 or C1 control character (U+0000-001F, U+007F-009F),
+    tabs and line breaks included: departments' XML and fixed-width formats break on them."""
+    return any(unicodedata.category(ch) == "Cc" for ch in value)
+
+
+def _no_controls(value: object, info: ValidationInfo) -> object:
+    """Free text never holds control characters (SPEC §3). Checked on the text as posted,
+    before white space is trimmed. Not applied when re-reading a stored event
+    (``time_rules: False``): a birth stored before this rule still loads."""
+    if isinstance(value, str) and _time_rules_apply(info) and _control_character(value):
+        raise _error(
+            "invalid_characters", "must not contain control characters",
+            "不能包含控制字符",
+        )
+    return value
+
+
+# Validators in Annotated: the last BeforeValidator runs first (blank, then controls).
 Text40 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
 ]
 Text60 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
 ]
 Text100 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
 ]
 Text200 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
 ]
 
 
@@ -194,7 +214,7 @@ def _person_name(value: str) -> str:
 PersonName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
     AfterValidator(_person_name),
 ]
 

@@ -17,7 +17,8 @@ Problem codes (stable; clients may switch on them):
 ``out_of_range``            a number outside its range
 ``not_allowed``             a value outside its code list (sex, id_type, vaccine, ethnicity…)
 ``invalid_format``          wrong shape: region code, phone, country code, date-time, photo
-``invalid_characters``      characters not allowed (digits in a name, symbols in a code)
+``invalid_characters``      characters not allowed (digits in a name, symbols in a code,
+                            a control character in any free text)
 ``invalid_length``          a resident ID that is not 18 characters
 ``invalid_check_digit``     a resident ID whose GB 11643 check digit is wrong
 ``invalid_date``            a resident ID whose embedded birth date does not exist
