@@ -115,6 +115,11 @@ _REGION = re.compile(r"[0-9]{6}")
 _ALPHA3 = re.compile(r"[A-Z]{3}")
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
 _NAME_PUNCTUATION = frozenset(" ·・‧•-'.")
+# Residence permits of Hong Kong, Macao and Taiwan residents: 18 characters under
+# GB 11643 whose first six digits are these codes, not GB/T 2260 regions (SPEC §3).
+_PERMIT_REGIONS: Final = frozenset({"810000", "820000", "830000"})
+# Documents of Hong Kong, Macao and Taiwan residents, who have no GB 3304 ethnicity.
+_PERMIT_TYPES: Final = frozenset({"hk_macao_permit", "taiwan_permit"})
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -431,7 +436,7 @@ def _resident_id(value: str) -> str:
         raise _error(
             "invalid_date", "contains an impossible birth date", "包含的出生日期不存在"
         ) from None
-    if not region_known(value[:6]):
+    if value[:6] not in _PERMIT_REGIONS and not region_known(value[:6]):
         raise _error(
             "unknown_region", "starts with a region code that is not in GB/T 2260",
             "前 6 位不是 GB/T 2260 行政区划代码",
@@ -521,7 +526,9 @@ class Parent(_Model):
     )
     nationality: Nationality
     ethnicity: Ethnicity | None = Field(
-        default=None, validate_default=True, description="GB 3304; required when nationality is CHN"
+        default=None, validate_default=True,
+        description="GB 3304; required when nationality is CHN, except for Hong Kong, Macao "
+        "and Taiwan residents (their permits, or resident_id 810000/820000/830000…)",
     )
     phone: MobilePhone | None = None
 
@@ -536,7 +543,13 @@ class Parent(_Model):
     @field_validator("ethnicity")
     @classmethod
     def _ethnicity_for_citizens(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("nationality") == "CHN":
+        # Mainland citizens only: a Hong Kong, Macao or Taiwan resident (their permit, or
+        # a residence permit number starting 810000/820000/830000) has none to give.
+        id_type, number = info.data.get("id_type"), info.data.get("id_number")
+        from_hk_macao_taiwan = id_type in _PERMIT_TYPES or (
+            id_type == "resident_id" and isinstance(number, str) and number[:6] in _PERMIT_REGIONS
+        )
+        if value is None and info.data.get("nationality") == "CHN" and not from_hk_macao_taiwan:
             raise _error(
                 "ethnicity_required", "is required for Chinese citizens", "中国公民必须填写民族"
             )
@@ -552,7 +565,10 @@ class Mother(Parent):
 class Household(_Model):
     """Where the child's household registration (hukou) goes."""
 
-    register_with: RegisterWith = Field(description="father requires a father on the record")
+    register_with: RegisterWith = Field(
+        description="father requires a father on the record; the parent named must be a "
+        "Chinese citizen (nationality CHN) unless neither parent is"
+    )
     hukou_region: RegionCode
     hukou_address: Text200
     household_number: HouseholdNumber | None = None
@@ -666,6 +682,23 @@ class BirthEvent(_Model):
             raise _errors_at([(("register_with",), household.register_with, _error(
                 "father_required", "is father but no father is on the record",
                 "选择随父落户，但未填写父亲信息",
+            ))])
+        # A child's hukou goes with a parent who is a Chinese citizen. When neither
+        # parent is one there is no hukou to register (the step is not applicable):
+        # that is not the hospital's error, so only a foreign declarant beside a
+        # Chinese parent is refused.
+        parents = {"mother": info.data.get("mother"), "father": info.data.get("father")}
+        declarant = parents.get(household.register_with)
+        if (
+            declarant is not None
+            and declarant.nationality != "CHN"
+            and any(p is not None and p.nationality == "CHN" for p in parents.values())
+        ):
+            raise _errors_at([(("register_with",), household.register_with, _error(
+                "citizen_required",
+                "names a parent who is not a Chinese citizen; a child's hukou is registered "
+                "with a parent who is",
+                "落户须随中国公民父母一方办理，所选父母不是中国公民",
             ))])
         return household
 

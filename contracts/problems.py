@@ -31,6 +31,7 @@ Problem codes (stable; clients may switch on them):
 ``too_old``                 a birth more than one year ago
 ``exceeds_plurality``       ``birth_order`` greater than ``plurality``
 ``father_required``         ``register_with: father`` without a father on the record
+``citizen_required``        ``register_with`` names a foreign parent beside a Chinese one
 ``consent_required``        a father on the record without ``father_agreed_at``
 ``before_birth``            a vaccine dose given before the birth
 ``duplicate_item``          a service listed twice, or the same vaccine dose twice
@@ -69,7 +70,8 @@ PROBLEM_CODES: Final = frozenset(
         "invalid_length", "invalid_check_digit", "invalid_date", "unknown_region",
         "unknown_country", "ethnicity_required", "implausible_parent_age",
         "timezone_required", "in_future", "too_old", "exceeds_plurality",
-        "father_required", "consent_required", "before_birth", "duplicate_item", "invalid",
+        "father_required", "citizen_required", "consent_required", "before_birth",
+        "duplicate_item", "invalid",
     }
 )
 
