@@ -15,6 +15,13 @@ PARENT_BORN = date(NOW.year - 30, 3, 14)
 RUSSIAN = {"id_type": "passport", "id_number": "751234567", "nationality": "RUS"}
 
 
+def with_russian_mother(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with a mother holding a Russian passport (no ethnicity)."""
+    body["mother"].update(RUSSIAN)
+    body["mother"].pop("ethnicity")
+    return body
+
+
 def problems_of(body: dict[str, Any]) -> list[FieldProblem]:
     with pytest.raises(BirthEventInvalid) as caught:
         parse_birth_event(body)
@@ -84,10 +91,7 @@ def test_an_unassigned_permit_like_prefix_is_still_an_unknown_region() -> None:
 
 
 def test_a_russian_mother_cannot_be_the_hukou_declarant_beside_a_chinese_father() -> None:
-    body = valid_event(
-        household__register_with="mother", **{f"mother__{k}": v for k, v in RUSSIAN.items()}
-    )
-    body["mother"].pop("ethnicity")
+    body = with_russian_mother(valid_event(household__register_with="mother"))
 
     problems = problems_of(body)
 
@@ -116,10 +120,7 @@ def test_a_foreign_father_cannot_be_the_hukou_declarant_beside_a_chinese_mother(
 
 
 def test_a_russian_mother_with_the_hukou_going_with_the_chinese_father_is_accepted() -> None:
-    body = valid_event(
-        household__register_with="father", **{f"mother__{k}": v for k, v in RUSSIAN.items()}
-    )
-    body["mother"].pop("ethnicity")
+    body = with_russian_mother(valid_event(household__register_with="father"))
 
     event = parse_birth_event(body)
 
@@ -137,13 +138,9 @@ def test_a_hong_kong_declarant_of_nationality_chn_is_accepted() -> None:
 
 def test_when_neither_parent_is_chinese_the_declarant_is_not_the_contracts_error() -> None:
     # Household registration is then not applicable (the engine's call), not a 422.
-    body = valid_event(
-        household__register_with="mother",
-        father=...,
-        consent__father_agreed_at=...,
-        **{f"mother__{k}": v for k, v in RUSSIAN.items()},
+    body = with_russian_mother(
+        valid_event(household__register_with="mother", father=..., consent__father_agreed_at=...)
     )
-    body["mother"].pop("ethnicity")
 
     event = parse_birth_event(body)
 
