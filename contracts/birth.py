@@ -52,6 +52,8 @@ from contracts.regions import region_exists, region_known
 __all__ = [
     "BIRTH_EVENT_SCHEMA_ID",
     "FUTURE_TOLERANCE",
+    "MIDDLE_DOT",
+    "NAME_POINTERS",
     "PARENT_AGE_RANGE",
     "PHOTO_MAX_CHARS",
     "SERVICES",
@@ -74,6 +76,7 @@ __all__ = [
     "Sex",
     "Vaccine",
     "birth_event_json_schema",
+    "normalise_name",
     "resident_id_birth_date",
 ]
 
@@ -114,7 +117,20 @@ _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _REGION = re.compile(r"[0-9]{6}")
 _ALPHA3 = re.compile(r"[A-Z]{3}")
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
-_NAME_PUNCTUATION = frozenset(" ·・‧•-'.")
+# After the middle dot's look-alikes are normalised, a name's only punctuation: the
+# middle dot of 阿依古丽·买买提, and the space, hyphen, apostrophe and full stop of
+# Latin-script names (Jean-Luc O'Neil, John F. Kennedy).
+MIDDLE_DOT: Final = "·"
+# Where the event holds a person's name (JSON pointers).
+NAME_POINTERS: Final = (
+    "/child/name", "/mother/name", "/father/name", "/contact/mailing_address/recipient"
+)
+_NAME_PUNCTUATION = frozenset(" ·-'.")
+# Typed for the middle dot by input methods and fonts: the bullet, the katakana and
+# half-width katakana middle dots, the hyphenation point, the bullet and dot operators;
+# and the full stops (ASCII and full-width), which are the dot unless they follow a Latin letter.
+_DOT_LOOK_ALIKES = frozenset("•・･‧∙⋅")
+_FULL_STOPS = frozenset(".．")
 # Residence permits of Hong Kong, Macao and Taiwan residents: 18 characters under
 # GB 11643 whose first six digits are these codes, not GB/T 2260 regions (SPEC §3).
 _PERMIT_REGIONS: Final = frozenset({"810000", "820000", "830000"})
@@ -201,6 +217,27 @@ Text200 = Annotated[
 ]
 
 
+def _latin_letter(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("L") and unicodedata.name(ch, "").startswith(
+        "LATIN"
+    )
+
+
+def normalise_name(value: str) -> str:
+    """``value`` with the look-alikes of the middle dot written as "·" (U+00B7).
+
+    A full stop stays one after a Latin letter (the initial of "John F. Kennedy"),
+    as an ASCII "."; anywhere else it is taken for the middle dot ("约翰.史密斯").
+    """
+    chars = list(value)
+    for i, ch in enumerate(chars):
+        if ch in _DOT_LOOK_ALIKES:
+            chars[i] = MIDDLE_DOT
+        elif ch in _FULL_STOPS:
+            chars[i] = "." if i > 0 and _latin_letter(chars[i - 1]) else MIDDLE_DOT
+    return "".join(chars)
+
+
 def _person_name(value: str) -> str:
     if any(unicodedata.category(ch).startswith("N") for ch in value):
         raise _error("invalid_characters", "must not contain digits", "不能包含数字")
@@ -220,6 +257,7 @@ PersonName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
     BeforeValidator(_no_controls), BeforeValidator(_not_blank),
+    AfterValidator(normalise_name),
     AfterValidator(_person_name),
 ]
 

@@ -5,6 +5,9 @@
 a stable code and messages in English and Chinese. The gateway renders them as
 ``application/problem+json``.
 
+:func:`normalisation_notes` lists what was accepted in another form than posted (a
+name's middle dot spelt with a look-alike), for the answer to the hospital.
+
 Problem codes (stable; clients may switch on them):
 
 ==========================  ==============================================================
@@ -51,14 +54,16 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from contracts.birth import BirthEvent, birth_event_json_schema
+from contracts.birth import MIDDLE_DOT, NAME_POINTERS, BirthEvent, birth_event_json_schema
 
 __all__ = [
     "PROBLEM_CODES",
     "BirthEventInvalid",
+    "FieldNote",
     "FieldProblem",
     "birth_event_json_schema",
     "json_pointer",
+    "normalisation_notes",
     "parse_birth_event",
     "problems_from_validation_error",
 ]
@@ -222,3 +227,45 @@ def parse_birth_event(data: object, *, now: datetime | None = None) -> BirthEven
         return BirthEvent.model_validate(data, context={"now": moment})
     except ValidationError as exc:
         raise BirthEventInvalid(problems_from_validation_error(exc)) from None
+
+
+class FieldNote(BaseModel):
+    """A field accepted in another form than posted: where, what was done, and the
+    value the departments receive (the hospital may want to update its records)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pointer: str
+    code: str
+    message: str
+    message_zh: str
+    value: str
+
+
+def _at(data: object, pointer: str) -> object:
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+def normalisation_notes(data: Mapping[str, Any], event: BirthEvent) -> list[FieldNote]:
+    """One note per name whose middle dot was spelt with a look-alike (a bullet, a
+    katakana middle dot, a full stop…) and is now ``·``: ``data`` as posted, ``event``
+    as accepted."""
+    accepted = event.model_dump(mode="json")
+    notes: list[FieldNote] = []
+    for pointer in NAME_POINTERS:
+        posted, value = _at(data, pointer), _at(accepted, pointer)
+        if isinstance(posted, str) and isinstance(value, str) and posted.strip() != value:
+            notes.append(
+                FieldNote(
+                    pointer=pointer,
+                    code="middle_dot_normalised",
+                    message=f"a look-alike of the middle dot was replaced by {MIDDLE_DOT} (U+00B7)",
+                    message_zh=f"间隔号的近似字符已统一为“{MIDDLE_DOT}”（U+00B7）",
+                    value=value,
+                )
+            )
+    return notes

@@ -1,6 +1,9 @@
 """Free text in the birth event (issue 11, item 3): no control characters anywhere,
 and names whose middle dot is spelt with a look-alike are normalised, and said so."""
 
+# Full-width punctuation is what these tests are about.
+# ruff: noqa: RUF001
+
 from typing import Any
 
 import pytest
@@ -8,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.birth import BirthEvent
-from contracts.problems import BirthEventInvalid, FieldProblem, parse_birth_event
+from contracts.problems import (
+    BirthEventInvalid,
+    FieldProblem,
+    normalisation_notes,
+    parse_birth_event,
+)
 from tests.cases.birth_cases import _set_path, valid_event
 
 # Every field a hospital types free text into, with a valid value to spoil.
@@ -94,3 +102,60 @@ def test_surrounding_spaces_are_still_trimmed_and_inner_spaces_kept() -> None:
     )
 
     assert event.household.hukou_address == "浙江省杭州市西湖区 文三路100号"
+
+
+@pytest.mark.parametrize(
+    ("posted", "accepted"),
+    [
+        ("阿依古丽•买买提", "阿依古丽·买买提"),
+        ("阿依古丽・买买提", "阿依古丽·买买提"),
+        ("约翰.史密斯", "约翰·史密斯"),
+        ("约翰．史密斯", "约翰·史密斯"),
+        ("阿依古丽‧买买提", "阿依古丽·买买提"),
+        ("阿依古丽·买买提", "阿依古丽·买买提"),
+        ("John F. Kennedy", "John F. Kennedy"),
+        ("Jean-Luc O'Neil", "Jean-Luc O'Neil"),
+    ],
+)
+def test_names_write_the_middle_dot_one_way(posted: str, accepted: str) -> None:
+    event = parse_birth_event(
+        valid_event(
+            child__name=posted, mother__name=posted, contact__mailing_address__recipient=posted
+        )
+    )
+
+    assert event.child.name == event.mother.name == accepted
+    assert event.contact.mailing_address.recipient == accepted
+
+
+def test_a_normalised_name_is_noted_at_its_pointer_with_the_value_sent_on() -> None:
+    data = valid_event(child__name="王•小明", father__name="约翰.史密斯")
+
+    notes = normalisation_notes(data, parse_birth_event(data))
+
+    assert [(n.pointer, n.code, n.value) for n in notes] == [
+        ("/child/name", "middle_dot_normalised", "王·小明"),
+        ("/father/name", "middle_dot_normalised", "约翰·史密斯"),
+    ]
+    assert all("·" in n.message and "·" in n.message_zh for n in notes)
+    assert normalisation_notes(valid_event(), parse_birth_event(valid_event())) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "王,小明",
+        "王、小明",
+        "王_小明",
+        "王/小明",
+        "王（小明）",
+        "王@小明",
+        "王!",
+        "王～明",
+        "王；明",
+    ],
+)
+def test_other_punctuation_in_a_name_is_refused(name: str) -> None:
+    problems = problems_of(valid_event(child__name=name))
+
+    assert [(p.pointer, p.code) for p in problems] == [("/child/name", "invalid_characters")]
