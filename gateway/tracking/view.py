@@ -55,7 +55,7 @@ def _instruction(row: StepRow, state: StepState, deadline: dict[str, Any]) -> te
     step = Step(row.step)
     reason = row.last_error or ""
     if state == StepState.REJECTED:
-        return texts.rejected(reason)
+        return texts.rejected(texts.parent_reason(reason))
     if state == StepState.OFFLINE:
         return texts.offline(step, reason)
     if deadline.get("near_deadline"):
@@ -63,6 +63,12 @@ def _instruction(row: StepRow, state: StepState, deadline: dict[str, Any]) -> te
             step, deadline["deadline"], deadline["days_left"], passed=deadline["deadline_passed"]
         )
     return None
+
+
+def _shown_reason(row: StepRow, state: StepState) -> str | None:
+    if state == StepState.REJECTED:
+        return texts.parent_reason(row.last_error)
+    return row.last_error if state in NEEDS_PARENTS else None
 
 
 def step_view(
@@ -89,8 +95,9 @@ def step_view(
             for key, v in output.items()
             if v
         ],
-        # The department's reason, only where it tells the parents what to do.
-        "reason": row.last_error if state in NEEDS_PARENTS else None,
+        # The reason, only where it tells the parents what to do; a department's
+        # technical error never (operators see it in the birth's view).
+        "reason": _shown_reason(row, state),
         "needs_parents": instruction is not None,
         "instruction": instruction,
         **deadline,
