@@ -17,7 +17,13 @@ import structlog
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.problems import BirthEventInvalid, FieldProblem, parse_birth_event
+from contracts.problems import (
+    BirthEventInvalid,
+    FieldNote,
+    FieldProblem,
+    normalisation_notes,
+    parse_birth_event,
+)
 from gateway.intake import mother_hash
 from gateway.orchestrator import CONFLICT_RETRIES, Orchestrator
 from gateway.saga.machine import Saga
@@ -60,11 +66,13 @@ IMMUTABLE = (
 
 @dataclass(frozen=True)
 class Corrected:
-    """A correction kept (or nothing to change): the birth's event version and status."""
+    """A correction kept (or nothing to change): the birth's event version and status,
+    and what the corrected event holds in another form than sent (a name's middle dot)."""
 
     event_version: int
     status: str
     changed: bool = True
+    notes: tuple[FieldNote, ...] = ()
 
 
 def _at(data: Any, path: tuple[str, ...]) -> Any:
@@ -135,8 +143,9 @@ async def correct(
         if problems:
             raise BirthEventInvalid(problems)
         event = parse_birth_event(merged, now=now)
+        notes = tuple(normalisation_notes(merged, event))
         if merged == birth.event:
-            return Corrected(saga.event_version, saga.status.value, changed=False)
+            return Corrected(saga.event_version, saga.status.value, changed=False, notes=notes)
         version = saga.event_version + 1
         saga.correct(event, version, now)
         await sagas.add_version(
@@ -149,7 +158,7 @@ async def correct(
             actor=actor,
             now=now,
         )
-        return Corrected(version, saga.status.value)
+        return Corrected(version, saga.status.value, notes=notes)
 
     corrected = await _in_transaction(orchestrator, birth_id, act, actor=actor)
     if corrected is not None and corrected.changed:

@@ -112,3 +112,26 @@ async def test_other_punctuation_in_a_name_is_422(gateway: Gateway) -> None:
 
     assert status == 422
     assert pointers(problem) == [("/child/name", "invalid_characters")]
+
+
+async def test_a_correction_is_held_to_the_same_rules_and_notes(gateway: Gateway) -> None:
+    event = unique_event()
+    status, posted = await post(gateway, event)
+    assert status == 202
+    path = f"/v1/births/{posted['birth_id']}/corrections"
+
+    control = await gateway.client.post(
+        path,
+        json={"vaccinations": [{**event["vaccinations"][0], "site": "右上臂\u0007"}]},
+        headers=gateway.auth(HOSPITAL),
+    )
+    renamed = await gateway.client.post(
+        path, json={"child": {"name": "阿依古丽・买买提"}}, headers=gateway.auth(HOSPITAL)
+    )
+
+    assert control.status_code == 422
+    assert pointers(control.json()) == [("/vaccinations/0/site", "invalid_characters")]
+    assert renamed.status_code == 202, renamed.text
+    assert [(n["pointer"], n["value"]) for n in renamed.json()["notes"]] == [
+        ("/child/name", "阿依古丽·买买提")
+    ]
