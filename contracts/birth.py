@@ -199,21 +199,23 @@ def _no_controls(value: object, info: ValidationInfo) -> object:
 
 
 # Validators in Annotated: the last BeforeValidator runs first (blank, then controls).
+# The schema says it too (for integrators and generated tests); the validator enforces it.
+_NO_CONTROLS_SCHEMA = Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"})
 Text40 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
-    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
 Text60 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
-    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
 Text100 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
 Text200 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
 
 
@@ -256,7 +258,7 @@ def _person_name(value: str) -> str:
 PersonName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    BeforeValidator(_no_controls), BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
     AfterValidator(normalise_name),
     AfterValidator(_person_name),
 ]
