@@ -5,8 +5,9 @@
 a stable code and messages in English and Chinese. The gateway renders them as
 ``application/problem+json``.
 
-:func:`normalisation_notes` lists what was accepted in another form than posted (a
-name's middle dot spelt with a look-alike), for the answer to the hospital.
+:func:`normalisation_notes` lists what was accepted in another form than posted, for
+the answer to the hospital; its one code is ``middle_dot_normalised`` (a name's
+middle dot spelt with a look-alike, now ``·``).
 
 Problem codes (stable; clients may switch on them):
 
