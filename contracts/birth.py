@@ -5,8 +5,9 @@ future, nor more than a year ago; consent and doses are not in the future) read 
 from the validation context, ``BirthEvent.model_validate(data, context={"now": t})``,
 and use the real UTC time when it is absent; ``context={"time_rules": False}`` turns
 them off for re-reading stored events and records (a birth accepted eleven months
-ago must still load next year), and with them the refusal of control characters in
-free text, a rule newer than some stored births.
+ago must still load next year), and with them two refusals newer than some stored
+births: control characters in free text, and a foreign hukou declarant beside a
+Chinese parent.
 
 Rule violations are raised as ``PydanticCustomError(code, english, {"zh": chinese})``
 at the field they concern, also for rules that span fields (a birth order beyond
@@ -730,7 +731,8 @@ class BirthEvent(_Model):
         parents = {"mother": info.data.get("mother"), "father": info.data.get("father")}
         declarant = parents.get(household.register_with)
         if (
-            declarant is not None
+            _time_rules_apply(info)  # a birth stored before this rule still loads
+            and declarant is not None
             and declarant.nationality != "CHN"
             and any(p is not None and p.nationality == "CHN" for p in parents.values())
         ):

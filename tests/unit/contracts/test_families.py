@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from contracts.birth import BirthEvent
 from contracts.problems import BirthEventInvalid, FieldProblem, parse_birth_event
 from tests.cases.birth_cases import make_resident_id, valid_event
 
@@ -145,3 +146,12 @@ def test_when_neither_parent_is_chinese_the_declarant_is_not_the_contracts_error
     event = parse_birth_event(body)
 
     assert event.mother.nationality == "RUS"
+
+
+def test_a_stored_event_with_a_foreign_declarant_still_loads() -> None:
+    # Accepted before the rule; re-reading stored events must not fail (time_rules off).
+    stored = with_russian_mother(valid_event(household__register_with="mother"))
+
+    event = BirthEvent.model_validate(stored, context={"time_rules": False})
+
+    assert event.household.register_with == "mother"
