@@ -201,6 +201,10 @@ PAGE: dict[str, Text] = {
         "尝试次数过多，请 {seconds} 秒后再试。",
         "Too many tries. Please try again in {seconds} seconds.",
     ),
+    "too_many_minutes": t(
+        "尝试次数过多，请 {minutes} 分钟后再试。",
+        "Too many tries. Please try again in {minutes} minutes.",
+    ),
     "error": t("服务暂时不可用，请稍后再试。", "The service is unavailable, please try later."),
     "offline_banner": t(
         "连接已中断，正在重新连接…显示的可能不是最新进度。",

@@ -172,6 +172,7 @@ async def test_a_wrong_verification_reads_like_an_unknown_code_and_the_sixth_is_
     await page.get_by_label("验证码").fill("000006")
     await submit(page)  # the 6th on that code from this address
     await expect(alert).to_contain_text("尝试次数过多")
+    await expect(alert).to_contain_text("15 分钟后再试")  # a wait in minutes, not 900 seconds
     await expect(page.locator("#result")).to_be_hidden()
 
     # Guessing at one code locks nobody at this address out of their own.
