@@ -76,7 +76,11 @@ def gateway(host: Host = "127.0.0.1", port: Annotated[int, typer.Option()] = 800
     # Open event streams (the tracking page) would hold a graceful shutdown: cut them.
     # No --proxy-headers: the app believes X-Forwarded-For only from BIRTHLINK_TRUSTED_PROXIES.
     uvicorn.run(
-        app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10,
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
         proxy_headers=False,
     )
 
