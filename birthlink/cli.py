@@ -74,7 +74,15 @@ def gateway(host: Host = "127.0.0.1", port: Annotated[int, typer.Option()] = 800
     runtime = bootstrap(GatewaySettings())
     app = create_app(runtime, roles=())
     # Open event streams (the tracking page) would hold a graceful shutdown: cut them.
-    uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)
+    # No --proxy-headers: the app believes X-Forwarded-For only from BIRTHLINK_TRUSTED_PROXIES.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,
+    )
 
 
 async def _roles(*roles: Any) -> None:

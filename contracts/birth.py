@@ -5,7 +5,9 @@ future, nor more than a year ago; consent and doses are not in the future) read 
 from the validation context, ``BirthEvent.model_validate(data, context={"now": t})``,
 and use the real UTC time when it is absent; ``context={"time_rules": False}`` turns
 them off for re-reading stored events and records (a birth accepted eleven months
-ago must still load next year).
+ago must still load next year), and with them two refusals newer than some stored
+births: control characters in free text, and a foreign hukou declarant beside a
+Chinese parent.
 
 Rule violations are raised as ``PydanticCustomError(code, english, {"zh": chinese})``
 at the field they concern, also for rules that span fields (a birth order beyond
@@ -51,6 +53,8 @@ from contracts.regions import region_exists, region_known
 __all__ = [
     "BIRTH_EVENT_SCHEMA_ID",
     "FUTURE_TOLERANCE",
+    "MIDDLE_DOT",
+    "NAME_POINTERS",
     "PARENT_AGE_RANGE",
     "PHOTO_MAX_CHARS",
     "SERVICES",
@@ -73,6 +77,7 @@ __all__ = [
     "Sex",
     "Vaccine",
     "birth_event_json_schema",
+    "normalise_name",
     "resident_id_birth_date",
 ]
 
@@ -113,7 +118,25 @@ _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _REGION = re.compile(r"[0-9]{6}")
 _ALPHA3 = re.compile(r"[A-Z]{3}")
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
-_NAME_PUNCTUATION = frozenset(" ·・‧•-'.")
+# After the middle dot's look-alikes are normalised, a name's only punctuation: the
+# middle dot of 阿依古丽·买买提, and the space, hyphen, apostrophe and full stop of
+# Latin-script names (Jean-Luc O'Neil, John F. Kennedy).
+MIDDLE_DOT: Final = "·"
+# Where the event holds a person's name (JSON pointers).
+NAME_POINTERS: Final = (
+    "/child/name", "/mother/name", "/father/name", "/contact/mailing_address/recipient"
+)
+_NAME_PUNCTUATION = frozenset(" ·-'.")
+# Typed for the middle dot by input methods and fonts: the bullet, the katakana and
+# half-width katakana middle dots, the hyphenation point, the bullet and dot operators;
+# and the full stops (ASCII and full-width), which are the dot unless they follow a Latin letter.
+_DOT_LOOK_ALIKES = frozenset("•・･‧∙⋅")
+_FULL_STOPS = frozenset(".．")
+# Residence permits of Hong Kong, Macao and Taiwan residents: 18 characters under
+# GB 11643 whose first six digits are these codes, not GB/T 2260 regions (SPEC §3).
+_PERMIT_REGIONS: Final = frozenset({"810000", "820000", "830000"})
+# Documents of Hong Kong, Macao and Taiwan residents, who have no GB 3304 ethnicity.
+_PERMIT_TYPES: Final = frozenset({"hk_macao_permit", "taiwan_permit"})
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -158,22 +181,64 @@ def _not_blank(value: object) -> object:
     return value
 
 
+def _control_character(value: str) -> bool:
+    """Whether ``value`` holds a C0 or C1 control character (U+0000-001F, U+007F-009F),
+    tabs and line breaks included: departments' XML and fixed-width formats break on them."""
+    return any(unicodedata.category(ch) == "Cc" for ch in value)
+
+
+def _no_controls(value: object, info: ValidationInfo) -> object:
+    """Free text never holds control characters (SPEC §3). Checked on the text as posted,
+    before white space is trimmed. Not applied when re-reading a stored event
+    (``time_rules: False``): a birth stored before this rule still loads."""
+    if isinstance(value, str) and _time_rules_apply(info) and _control_character(value):
+        raise _error(
+            "invalid_characters", "must not contain control characters",
+            "不能包含控制字符",
+        )
+    return value
+
+
+# Validators in Annotated: the last BeforeValidator runs first (blank, then controls).
+# The schema says it too (for integrators and generated tests); the validator enforces it.
+_NO_CONTROLS_SCHEMA = Field(json_schema_extra={"pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"})
 Text40 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
 Text60 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
 Text100 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
 Text200 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
 ]
+
+
+def _latin_letter(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("L") and unicodedata.name(ch, "").startswith(
+        "LATIN"
+    )
+
+
+def normalise_name(value: str) -> str:
+    """``value`` with the look-alikes of the middle dot written as "·" (U+00B7).
+
+    A full stop stays one after a Latin letter (the initial of "John F. Kennedy"),
+    as an ASCII "."; anywhere else it is taken for the middle dot ("约翰.史密斯").
+    """
+    chars = list(value)
+    for i, ch in enumerate(chars):
+        if ch in _DOT_LOOK_ALIKES:
+            chars[i] = MIDDLE_DOT
+        elif ch in _FULL_STOPS:
+            chars[i] = "." if i > 0 and _latin_letter(chars[i - 1]) else MIDDLE_DOT
+    return "".join(chars)
 
 
 def _person_name(value: str) -> str:
@@ -194,7 +259,8 @@ def _person_name(value: str) -> str:
 PersonName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    BeforeValidator(_not_blank),
+    BeforeValidator(_no_controls), BeforeValidator(_not_blank), _NO_CONTROLS_SCHEMA,
+    AfterValidator(normalise_name),
     AfterValidator(_person_name),
 ]
 
@@ -411,7 +477,7 @@ def _resident_id(value: str) -> str:
         raise _error(
             "invalid_date", "contains an impossible birth date", "包含的出生日期不存在"
         ) from None
-    if not region_known(value[:6]):
+    if value[:6] not in _PERMIT_REGIONS and not region_known(value[:6]):
         raise _error(
             "unknown_region", "starts with a region code that is not in GB/T 2260",
             "前 6 位不是 GB/T 2260 行政区划代码",
@@ -501,7 +567,9 @@ class Parent(_Model):
     )
     nationality: Nationality
     ethnicity: Ethnicity | None = Field(
-        default=None, validate_default=True, description="GB 3304; required when nationality is CHN"
+        default=None, validate_default=True,
+        description="GB 3304; required when nationality is CHN, except for Hong Kong, Macao "
+        "and Taiwan residents (their permits, or resident_id 810000/820000/830000…)",
     )
     phone: MobilePhone | None = None
 
@@ -516,7 +584,13 @@ class Parent(_Model):
     @field_validator("ethnicity")
     @classmethod
     def _ethnicity_for_citizens(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("nationality") == "CHN":
+        # Mainland citizens only: a Hong Kong, Macao or Taiwan resident (their permit, or
+        # a residence permit number starting 810000/820000/830000) has none to give.
+        id_type, number = info.data.get("id_type"), info.data.get("id_number")
+        from_hk_macao_taiwan = id_type in _PERMIT_TYPES or (
+            id_type == "resident_id" and isinstance(number, str) and number[:6] in _PERMIT_REGIONS
+        )
+        if value is None and info.data.get("nationality") == "CHN" and not from_hk_macao_taiwan:
             raise _error(
                 "ethnicity_required", "is required for Chinese citizens", "中国公民必须填写民族"
             )
@@ -532,7 +606,10 @@ class Mother(Parent):
 class Household(_Model):
     """Where the child's household registration (hukou) goes."""
 
-    register_with: RegisterWith = Field(description="father requires a father on the record")
+    register_with: RegisterWith = Field(
+        description="father requires a father on the record; the parent named must be a "
+        "Chinese citizen (nationality CHN) unless neither parent is"
+    )
     hukou_region: RegionCode
     hukou_address: Text200
     household_number: HouseholdNumber | None = None
@@ -651,6 +728,24 @@ class BirthEvent(_Model):
             raise _errors_at([(("register_with",), household.register_with, _error(
                 "father_required", "is father but no father is on the record",
                 "选择随父落户，但未填写父亲信息",
+            ))])
+        # A child's hukou goes with a parent who is a Chinese citizen. When neither
+        # parent is one there is no hukou to register (the step is not applicable):
+        # that is not the hospital's error, so only a foreign declarant beside a
+        # Chinese parent is refused.
+        parents = {"mother": info.data.get("mother"), "father": info.data.get("father")}
+        declarant = parents.get(household.register_with)
+        if (
+            _time_rules_apply(info)  # a birth stored before this rule still loads
+            and declarant is not None
+            and declarant.nationality != "CHN"
+            and any(p is not None and p.nationality == "CHN" for p in parents.values())
+        ):
+            raise _errors_at([(("register_with",), household.register_with, _error(
+                "citizen_required",
+                "names a parent who is not a Chinese citizen; a child's hukou is registered "
+                "with a parent who is",
+                "落户须随中国公民父母一方办理，所选父母不是中国公民",
             ))])
         return household
 

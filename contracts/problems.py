@@ -5,6 +5,10 @@
 a stable code and messages in English and Chinese. The gateway renders them as
 ``application/problem+json``.
 
+:func:`normalisation_notes` lists what was accepted in another form than posted, for
+the answer to the hospital; its one code is ``middle_dot_normalised`` (a name's
+middle dot spelt with a look-alike, now ``·``).
+
 Problem codes (stable; clients may switch on them):
 
 ==========================  ==============================================================
@@ -17,7 +21,8 @@ Problem codes (stable; clients may switch on them):
 ``out_of_range``            a number outside its range
 ``not_allowed``             a value outside its code list (sex, id_type, vaccine, ethnicity…)
 ``invalid_format``          wrong shape: region code, phone, country code, date-time, photo
-``invalid_characters``      characters not allowed (digits in a name, symbols in a code)
+``invalid_characters``      characters not allowed (digits in a name, symbols in a code,
+                            a control character in any free text)
 ``invalid_length``          a resident ID that is not 18 characters
 ``invalid_check_digit``     a resident ID whose GB 11643 check digit is wrong
 ``invalid_date``            a resident ID whose embedded birth date does not exist
@@ -30,6 +35,7 @@ Problem codes (stable; clients may switch on them):
 ``too_old``                 a birth more than one year ago
 ``exceeds_plurality``       ``birth_order`` greater than ``plurality``
 ``father_required``         ``register_with: father`` without a father on the record
+``citizen_required``        ``register_with`` names a foreign parent beside a Chinese one
 ``consent_required``        a father on the record without ``father_agreed_at``
 ``before_birth``            a vaccine dose given before the birth
 ``duplicate_item``          a service listed twice, or the same vaccine dose twice
@@ -49,14 +55,16 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from contracts.birth import BirthEvent, birth_event_json_schema
+from contracts.birth import MIDDLE_DOT, NAME_POINTERS, BirthEvent, birth_event_json_schema
 
 __all__ = [
     "PROBLEM_CODES",
     "BirthEventInvalid",
+    "FieldNote",
     "FieldProblem",
     "birth_event_json_schema",
     "json_pointer",
+    "normalisation_notes",
     "parse_birth_event",
     "problems_from_validation_error",
 ]
@@ -68,7 +76,8 @@ PROBLEM_CODES: Final = frozenset(
         "invalid_length", "invalid_check_digit", "invalid_date", "unknown_region",
         "unknown_country", "ethnicity_required", "implausible_parent_age",
         "timezone_required", "in_future", "too_old", "exceeds_plurality",
-        "father_required", "consent_required", "before_birth", "duplicate_item", "invalid",
+        "father_required", "citizen_required", "consent_required", "before_birth",
+        "duplicate_item", "invalid",
     }
 )
 
@@ -219,3 +228,45 @@ def parse_birth_event(data: object, *, now: datetime | None = None) -> BirthEven
         return BirthEvent.model_validate(data, context={"now": moment})
     except ValidationError as exc:
         raise BirthEventInvalid(problems_from_validation_error(exc)) from None
+
+
+class FieldNote(BaseModel):
+    """A field accepted in another form than posted: where, what was done, and the
+    value the departments receive (the hospital may want to update its records)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pointer: str
+    code: str
+    message: str
+    message_zh: str
+    value: str
+
+
+def _at(data: object, pointer: str) -> object:
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+def normalisation_notes(data: Mapping[str, Any], event: BirthEvent) -> list[FieldNote]:
+    """One note per name whose middle dot was spelt with a look-alike (a bullet, a
+    katakana middle dot, a full stop…) and is now ``·``: ``data`` as posted, ``event``
+    as accepted."""
+    accepted = event.model_dump(mode="json")
+    notes: list[FieldNote] = []
+    for pointer in NAME_POINTERS:
+        posted, value = _at(data, pointer), _at(accepted, pointer)
+        if isinstance(posted, str) and isinstance(value, str) and posted.strip() != value:
+            notes.append(
+                FieldNote(
+                    pointer=pointer,
+                    code="middle_dot_normalised",
+                    message=f"a look-alike of the middle dot was replaced by {MIDDLE_DOT} (U+00B7)",
+                    message_zh=f"间隔号的近似字符已统一为“{MIDDLE_DOT}”（U+00B7）",
+                    value=value,
+                )
+            )
+    return notes

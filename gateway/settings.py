@@ -1,9 +1,11 @@
 """Gateway settings (pydantic-settings, prefix `BIRTHLINK_`). Built once in the
 process's entry point and passed down; never read at import time."""
 
+import ipaddress
 from datetime import timedelta
 from typing import Any
 
+from limits import parse_many
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -75,7 +77,13 @@ class GatewaySettings(BaseSettings):
 
     # Parents (issue 5): the tracking page, its look-up limit, and text messages.
     public_url: str = "http://127.0.0.1:8000"  # where parents reach this service
-    tracking_rate_limit: str = "10/minute"  # wrong look-ups per client, `limits` notation
+    # Wrong look-ups (`limits` notation; docs/tracking-security.md gives the reasons):
+    tracking_rate_limit: str = "30/15 minutes"  # per client address, over all codes
+    tracking_code_limit: str = "10/hour;20/day"  # per code, from all addresses together
+    tracking_client_code_limit: str = "5/15 minutes;10/day"  # per client address and code
+    # Proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
+    # ("10.0.0.5, 192.168.0.0/16"). None by default: the TCP peer is the client.
+    trusted_proxies: str = ""
     rate_limit_storage: str = "async+memory://"  # one count per process; async+redis://… shares
     tracking_stream_s: float = 300  # a live stream ends after this long; the page reconnects
     sms_url: str = "http://127.0.0.1:8000/sandbox/sms"  # the SMS gateway (default: the sandbox's)
@@ -86,6 +94,20 @@ class GatewaySettings(BaseSettings):
         if isinstance(data, dict):
             return gather_per_department(data, "department_secrets", "_SECRET", cls.model_fields)
         return data
+
+    @field_validator("tracking_rate_limit", "tracking_code_limit", "tracking_client_code_limit")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        parse_many(value)  # ValueError names a wrong notation at start-up
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        return value
 
     @field_validator("database_url")
     @classmethod

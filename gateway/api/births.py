@@ -5,7 +5,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from contracts.problems import BirthEventInvalid, birth_event_json_schema, parse_birth_event
+from contracts.problems import (
+    BirthEventInvalid,
+    birth_event_json_schema,
+    normalisation_notes,
+    parse_birth_event,
+)
 from gateway.api.corrections import duplicate_problem
 from gateway.api.deps import (
     BirthId,
@@ -45,7 +50,8 @@ async def birth_event_schema() -> dict[str, Any]:
 async def post_birth(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep, _limit: IntakeLimitDep
 ) -> Response:
-    """Accept one birth event: 202 with a tracking id, or every wrong field named."""
+    """Accept one birth event: 202 with a tracking id (and `notes` on what was accepted
+    in another form, a name's middle dot), or every wrong field named."""
     if principal.role != "hospital":
         raise ProblemError(403, "Only hospitals post births")
     data = await read_json(request, runtime.settings.max_body_bytes)
@@ -83,12 +89,17 @@ async def post_birth(
             "send a correction instead.",
             birth_id=result.birth_id,
         )
-    body = {
+    body: dict[str, Any] = {
         "birth_id": result.birth_id,
         "tracking_code": result.tracking_code,
         "status": result.status,
         "links": links(result.birth_id),
     }
+    # What was accepted in another form than posted (a name's middle dot): said, so
+    # that the hospital can see it and update its own records. Only when there is any.
+    notes = normalisation_notes(data, event) if isinstance(data, dict) else []
+    if notes:
+        body["notes"] = [note.model_dump() for note in notes]
     status = 202 if result.outcome == "created" else 200
     return JSONResponse(
         body, status_code=status, headers={"Location": links(result.birth_id)["self"]}

@@ -90,6 +90,8 @@ async def post_correction(
         "status": result.status,
         "links": links(birth_id),
     }
+    if result.notes:  # accepted in another form than sent (a name's middle dot): said
+        body["notes"] = [note.model_dump() for note in result.notes]
     if not result.changed:  # the patch changes nothing: no new version
         return JSONResponse(body, status_code=200)
     return JSONResponse(body, status_code=202, headers={"Location": links(birth_id)["self"]})

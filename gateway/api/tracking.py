@@ -3,9 +3,9 @@
 `GET /v1/track/{code}` answers the view as JSON; `GET /v1/track/{code}/events`
 follows it as server-sent events. Both take the verification in the
 `X-Verification` header only, answer an unknown code and a wrong verification
-alike (`404`), count wrong tries per client (`429` with `Retry-After` past the
-limit) and are never cached (`Cache-Control: no-store`). `install` adds the
-page at `/track`.
+alike (`404`), count wrong tries per address and code, per code and per address
+(`429` with `Retry-After` past a limit: `gateway.tracking.guard`) and are never
+cached (`Cache-Control: no-store`). `install` adds the page at `/track`.
 """
 
 from typing import Annotated, Any
@@ -18,7 +18,7 @@ from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
 from gateway.settings import GatewaySettings
 from gateway.store.tables import Birth
-from gateway.tracking.guard import WrongTries, find_birth
+from gateway.tracking.guard import WrongTries, client_address, find_birth, trusted_networks
 from gateway.tracking.page import install as install_page
 from gateway.tracking.stream import updates
 from gateway.tracking.view import load_view
@@ -34,21 +34,31 @@ VerificationHeader = Annotated[
 
 
 def install(app: FastAPI, settings: GatewaySettings) -> None:
-    """The wrong-try counter of this app, and the page at `/track`."""
-    app.state.wrong_tries = WrongTries(settings.tracking_rate_limit, settings.rate_limit_storage)
+    """The wrong-try counters of this app, the proxies it believes, and the page at `/track`."""
+    app.state.wrong_tries = WrongTries(
+        settings.tracking_rate_limit,
+        settings.rate_limit_storage,
+        per_code=settings.tracking_code_limit,
+        per_client_code=settings.tracking_client_code_limit,
+    )
+    app.state.trusted_proxies = trusted_networks(settings.trusted_proxies)
     install_page(app)
 
 
 def _client(request: Request) -> str:
-    # The peer address; behind a proxy, uvicorn's --proxy-headers (with
-    # --forwarded-allow-ips) makes it the real client's.
-    return request.client.host if request.client else "unknown"
+    # The TCP peer (the servers run uvicorn without --proxy-headers); X-Forwarded-For
+    # only from the proxies named in `trusted_proxies`.
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        request.app.state.trusted_proxies,
+    )
 
 
 async def _look_up(request: Request, runtime: Runtime, code: str, given: str | None) -> Birth:
     wrong_tries: WrongTries = request.app.state.wrong_tries
     client = _client(request)
-    wait = await wrong_tries.retry_after(client)
+    wait = await wrong_tries.retry_after(client, code)
     if wait is not None:
         raise ProblemError(
             429,
@@ -59,8 +69,9 @@ async def _look_up(request: Request, runtime: Runtime, code: str, given: str | N
     async with runtime.db.read() as session:
         birth = await find_birth(session, code, given or "")
     if birth is None:
-        await wrong_tries.count(client)
+        await wrong_tries.count(client, code)
         raise ProblemError(404, NOT_FOUND, headers=NO_STORE)
+    await wrong_tries.remember(client, code)
     return birth
 
 

@@ -15,7 +15,13 @@ from typing import Annotated, Any
 import structlog
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contracts.problems import BirthEventInvalid, FieldProblem, parse_birth_event
+from contracts.problems import (
+    BirthEventInvalid,
+    FieldNote,
+    FieldProblem,
+    normalisation_notes,
+    parse_birth_event,
+)
 from gateway.saga.machine import Saga
 from gateway.services.unit_of_work import UnitOfWork
 
@@ -54,11 +60,13 @@ IMMUTABLE = (
 
 @dataclass(frozen=True)
 class Corrected:
-    """A correction kept (or nothing to change): the birth's event version and status."""
+    """A correction kept (or nothing to change): the birth's event version and status,
+    and what the corrected event holds in another form than sent (a name's middle dot)."""
 
     event_version: int
     status: str
     changed: bool = True
+    notes: tuple[FieldNote, ...] = ()
 
 
 def _at(data: Any, path: tuple[str, ...]) -> Any:
@@ -96,11 +104,12 @@ async def correct(
         if problems:
             raise BirthEventInvalid(problems)
         event = parse_birth_event(merged, now=now)
+        notes = tuple(normalisation_notes(merged, event))
         if merged == saga.source:
-            return Corrected(saga.event_version, saga.status.value, changed=False)
+            return Corrected(saga.event_version, saga.status.value, changed=False, notes=notes)
         version = saga.event_version + 1
         saga.correct(event, version, now, merged)
-        return Corrected(version, saga.status.value)
+        return Corrected(version, saga.status.value, notes=notes)
 
     done = await uow.change(birth_id, decide, actor=actor)
     if done is None:

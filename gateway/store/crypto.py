@@ -11,7 +11,7 @@ Why whole documents and not single fields: every reader (saga store, relay,
 API views, the tracking check, corrections) keeps working on plain dicts, no
 field can be forgotten when the contract grows, and the shape of the data is
 hidden too. What must be searched is searched by a keyed hash
-(`gateway.privacy.lookup_hash`) in a column of its own, never by the plaintext.
+(`gateway.security.privacy.lookup_hash`) in a column of its own, never by the plaintext.
 
 Keys come from settings (`BIRTHLINK_DATA_KEYS="kid1:<base64>,kid0:<base64>"`,
 the first is current, the others still decrypt). The keyring is bound to a

@@ -5,6 +5,9 @@ page, the JSON view and the SMS say the same thing."""
 # Chinese text uses full-width punctuation on purpose.
 # ruff: noqa: RUF001
 
+import re
+import unicodedata
+
 from contracts.registry import StepSpec, Text
 from contracts.registry import text as t
 from contracts.steps import BirthStatus, StepState
@@ -33,7 +36,48 @@ STATUS_WORDS: dict[BirthStatus, Text] = {
 }
 
 
-def rejected(reason: str) -> Text:
+# A department's words are shown to parents only when they read as a sentence for
+# people: in Chinese (departments address citizens in it), short, and with none of
+# the marks of a technical error ("not well-formed XML (line 2, column 407)",
+# "department refused with HTTP 400", "报文解析异常"). Operators see them all.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_TECHNICAL = re.compile(
+    r"[<>{}\[\]\\|`$#=_]"
+    r"|(?i:(?<![a-z])(?:xml|json|http|https|html|soap|sql|utf|dtd|schema|encoding|"
+    r"pars[a-z]*|exception|traceback|stack|errno|null|none|undefined|timeout|status|"
+    r"line|column)(?![a-z]))"
+    r"|第\s*\d+\s*[行列]|报文|解析|异常|堆栈|空指针|数据库|超时|接口|字段|编码|服务器|系统错误"
+)
+REASON_MAX_CHARS = 80
+
+
+def parent_reason(reason: str | None) -> str | None:
+    """A department's reason for refusing a step as parents may read it, or None when it
+    is a technical error (then the parents read :func:`rejected`'s plain text)."""
+    if not reason:
+        return None
+    reason = reason.strip()
+    if (
+        len(reason) > REASON_MAX_CHARS
+        or _HAN.search(reason) is None
+        or _TECHNICAL.search(reason) is not None
+        or any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in reason)
+    ):
+        return None
+    return reason
+
+
+def rejected(reason: str | None) -> Text:
+    """What parents read of a refused step; `reason`: the department's words when they
+    may be shown (:func:`parent_reason`), else None for a plain text without them."""
+    if reason is None:
+        return t(
+            "部门暂时无法受理这份申请。工作人员已收到具体原因，会与出生医院一起处理；"
+            "如需更正信息，医院会与您联系，您无需再跑腿。",
+            "The department could not accept the application as it was sent. Our staff "
+            "have the details and will sort it out with the hospital, who will contact you "
+            "if anything needs correcting; there is nothing you need to do now.",
+        )
     return t(
         f"部门退回了申请，原因：{reason}。请联系出生医院更正信息，"
         "更正后我们会自动重新提交，您无需再跑腿。",
@@ -114,6 +158,10 @@ PAGE: dict[str, Text] = {
     "too_many": t(
         "尝试次数过多，请 {seconds} 秒后再试。",
         "Too many tries. Please try again in {seconds} seconds.",
+    ),
+    "too_many_minutes": t(
+        "尝试次数过多，请 {minutes} 分钟后再试。",
+        "Too many tries. Please try again in {minutes} minutes.",
     ),
     "error": t("服务暂时不可用，请稍后再试。", "The service is unavailable, please try later."),
     "offline_banner": t(

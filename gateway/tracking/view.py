@@ -57,7 +57,7 @@ def _instruction(
 ) -> Text | None:
     reason = row.last_error or ""
     if state == StepState.REJECTED:
-        return texts.rejected(reason)
+        return texts.rejected(texts.parent_reason(reason))
     if state == StepState.OFFLINE:
         return texts.offline(spec, reason)
     if deadline.get("near_deadline"):
@@ -65,6 +65,12 @@ def _instruction(
             spec, deadline["deadline"], deadline["days_left"], passed=deadline["deadline_passed"]
         )
     return None
+
+
+def _shown_reason(row: StepRow, state: StepState) -> str | None:
+    if state == StepState.REJECTED:
+        return texts.parent_reason(row.last_error)
+    return row.last_error if state in NEEDS_PARENTS else None
 
 
 def step_view(
@@ -96,8 +102,9 @@ def step_view(
             for key, v in output.items()
             if v
         ],
-        # The department's reason, only where it tells the parents what to do.
-        "reason": row.last_error if state in NEEDS_PARENTS else None,
+        # The reason, only where it tells the parents what to do; a department's
+        # technical error never (operators see it in the birth's view).
+        "reason": _shown_reason(row, state),
         "needs_parents": instruction is not None,
         "instruction": instruction,
         **deadline,

@@ -76,6 +76,13 @@
     return !key;
   }
 
+  // The wait of a 429 (Retry-After, seconds) in the words parents read: minutes past 90 s.
+  function tooMany(retryAfter) {
+    var seconds = parseInt(retryAfter, 10) || 60;
+    return seconds > 90 ? ["too_many_minutes", { minutes: String(Math.ceil(seconds / 60)) }]
+      : ["too_many", { seconds: String(seconds) }];
+  }
+
   function showMessage(msg) {
     message = msg;
     var box = $("form-error");
@@ -150,7 +157,7 @@
         $("result").hidden = true;
         $("lookup").hidden = false;
         showMessage(response.status === 404 ? ["not_found"]
-          : ["too_many", { seconds: response.headers.get("Retry-After") || "60" }]);
+          : tooMany(response.headers.get("Retry-After")));
         $("code").focus();
         return null;
       }

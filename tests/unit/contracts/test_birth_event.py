@@ -90,6 +90,7 @@ def test_a_foreign_father_with_a_passport_needs_no_ethnicity() -> None:
     data = valid_event(
         father__id_type="passport", father__id_number="E12345678", father__nationality="USA",
         father__ethnicity=..., father__phone=..., father__name="John O'Neil",
+        household__register_with="mother",  # the hukou goes with a Chinese citizen
     )
 
     event = parse_birth_event(data)
@@ -354,8 +355,11 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     data["consent"] = {"mother_agreed_at": agreed.isoformat()}
     if has_father:
         data["consent"]["father_agreed_at"] = (born_at + 61 * minute).isoformat()
+    # The hukou goes with a Chinese citizen: the mother always is, a father may not be.
+    father_may_declare = has_father and data["father"]["nationality"] == "CHN"
     data["household"] = {
-        "register_with": draw(st.sampled_from(["mother", "father"])) if has_father else "mother",
+        "register_with": draw(st.sampled_from(["mother", "father"]))
+        if father_may_declare else "mother",
         "hukou_region": draw(regions),
         "hukou_address": draw(st.sampled_from(["文三路100号", "朝阳路8号院3号楼", "Room 5"])),
     }

@@ -175,14 +175,25 @@ def test_verification_and_code_forms() -> None:
 
 
 async def test_the_eleventh_wrong_try_in_a_minute_must_wait() -> None:
-    tries = WrongTries("10/minute")
-    for _ in range(10):
-        assert await tries.retry_after("10.0.0.1") is None
-        await tries.count("10.0.0.1")
-    wait = await tries.retry_after("10.0.0.1")
+    tries = WrongTries("10/minute", per_code="1000/minute", per_client_code="1000/minute")
+    for i in range(10):
+        assert await tries.retry_after("10.0.0.1", f"ABCD-EFGH-JK{i:02d}") is None
+        await tries.count("10.0.0.1", f"ABCD-EFGH-JK{i:02d}")
+    wait = await tries.retry_after("10.0.0.1", "ABCD-EFGH-JKMN")
     assert wait is not None
     assert 1 <= wait <= 60
-    assert await tries.retry_after("10.0.0.2") is None  # per client
+    assert await tries.retry_after("10.0.0.2", "ABCD-EFGH-JKMN") is None  # per client
+
+
+async def test_wrong_tries_on_one_code_are_capped_whoever_makes_them() -> None:
+    tries = WrongTries("1000/minute", per_code="3/hour", per_client_code="2/minute")
+    for client in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        assert await tries.retry_after(client, "abcd efgh jkmn") is None
+        await tries.count(client, "ABCD-EFGH-JKMN")
+    assert await tries.retry_after("10.0.0.4", "ABCD-EFGH-JKMN") is not None
+    assert await tries.retry_after("10.0.0.4", "ABCD-EFGH-JKMP") is None  # another code
+    await tries.remember("10.0.0.9", "ABCD-EFGH-JKMN")  # a parent who got in before
+    assert await tries.retry_after("10.0.0.9", "ABCD-EFGH-JKMN") is None
 
 
 async def test_the_sandbox_sms_gateway_sends_once_per_key() -> None:
