@@ -1,4 +1,9 @@
-"""Fixtures shared by every test directory."""
+"""Fixtures and options shared by every test directory.
+
+The tests run in a random order on every run (pytest-randomly); the seed is
+printed first and last, and `-p randomly --randomly-seed=N` repeats an order
+(`-p no:randomly` runs them in file order).
+"""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -6,6 +11,37 @@ from pathlib import Path
 import pytest
 
 from tests.support.stack import KINDS, Stack, running_stack
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        help="the browser tests write the documented screenshots (docs/screenshots) "
+        "instead of a temporary folder; scripts/screenshots does it",
+    )
+
+
+def _seed_line(config: pytest.Config) -> str | None:
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is None or not config.pluginmanager.has_plugin("randomly"):
+        return None
+    return f"random order: --randomly-seed={seed} repeats it"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    line = _seed_line(session.config)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:
+        reporter.write_line(line)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    line = _seed_line(config)
+    if line:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(params=KINDS)

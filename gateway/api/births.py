@@ -34,6 +34,30 @@ BIRTH_EVENT_BODY = {
 }
 
 
+# OpenAPI links (what a client, or schemathesis' stateful phase, may do next with
+# the answer's birth_id and tracking_code), by the operation ids FastAPI derives.
+_BY_ID = {"birth_id": "$response.body#/birth_id"}
+BIRTH_LINKS = {
+    "GetBirth": {"operationId": "get_birth_v1_births__birth_id__get", "parameters": _BY_ID},
+    "GetHistory": {
+        "operationId": "get_history_v1_births__birth_id__history_get",
+        "parameters": _BY_ID,
+    },
+    "CorrectBirth": {
+        "operationId": "post_correction_v1_births__birth_id__corrections_post",
+        "parameters": _BY_ID,
+    },
+    "CancelBirth": {
+        "operationId": "post_cancel_v1_births__birth_id__cancel_post",
+        "parameters": _BY_ID,
+    },
+    "TrackBirth": {
+        "operationId": "track_v1_track__tracking_code__get",
+        "parameters": {"tracking_code": "$response.body#/tracking_code"},
+    },
+}
+
+
 @router.get("/v1/schemas/birth-event.json", tags=["schemas"])
 async def birth_event_schema() -> dict[str, Any]:
     """The birth event v1 as JSON Schema."""
@@ -45,7 +69,11 @@ async def birth_event_schema() -> dict[str, Any]:
     status_code=202,
     tags=["births"],
     openapi_extra=BIRTH_EVENT_BODY,
-    responses={200: {"description": "The same birth, posted again"}},
+    responses={
+        202: {"description": "Accepted", "links": BIRTH_LINKS},
+        200: {"description": "The same birth, posted again", "links": BIRTH_LINKS},
+        415: {"description": "The body is not sent as application/json"},
+    },
 )
 async def post_birth(
     request: Request, runtime: RuntimeDep, principal: PrincipalDep, _limit: IntakeLimitDep

@@ -1,12 +1,15 @@
-"""`POST /v1/callbacks/{department}`: signed answers from departments."""
+"""`POST /v1/callbacks/{department}`: signed answers from departments.
+
+A signed body is still bounded like any other: nested too deeply or with too
+many values it is `400`/`413` before it is parsed, like a posted birth.
+"""
 
 import hashlib
-import json
 
 import structlog
 from fastapi import APIRouter, Header, Request, Response
 
-from gateway.api.deps import RuntimeDep
+from gateway.api.deps import RuntimeDep, parse_json
 from gateway.api.problems import ProblemError
 from gateway.metrics import CALLBACKS
 from gateway.security.callbacks import CallbackError, parse_callback, valid_secrets, verify_any
@@ -48,7 +51,16 @@ async def department_callback(
         CALLBACKS.labels(department, "bad_signature").inc()
         raise ProblemError(401, "Bad or stale signature")
     try:
-        callback = parse_callback(runtime.callback_readers, department, json.loads(body))
+        data = parse_json(
+            body,
+            max_depth=runtime.settings.max_body_depth,
+            max_items=runtime.settings.max_body_items,
+        )
+    except ProblemError:  # too deep, too many values, not JSON: signed or not, refused
+        CALLBACKS.labels(department, "malformed").inc()
+        raise
+    try:
+        callback = parse_callback(runtime.callback_readers, department, data)
     except (ValueError, CallbackError) as exc:
         CALLBACKS.labels(department, "malformed").inc()
         raise ProblemError(400, "Malformed callback", str(exc)) from None

@@ -2,8 +2,10 @@
 
 `POST /v1/births/{id}/corrections` takes a JSON merge patch (RFC 7396) on the
 event, validated like a new event: `202` with the new version, `422` naming
-every wrong field, `409` when the saga cannot apply it (a cancelled birth, who
-the child is registered with after the household registration was sent).
+every wrong field, `415` for a body that is neither `application/json` nor
+`application/merge-patch+json`, `409` when the saga cannot apply it (a
+cancelled birth, who the child is registered with after the household
+registration was sent).
 `POST /v1/births/{id}/cancel` takes `{"reason"}`: `202`.
 """
 
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from contracts.problems import BirthEventInvalid
-from gateway.api.deps import PrincipalDep, RuntimeDep, read_json, visible_birth
+from gateway.api.deps import JSON_MEDIA_TYPES, PrincipalDep, RuntimeDep, read_json, visible_birth
 from gateway.api.problems import ProblemError, invalid_event
 from gateway.saga.machine import CorrectionRefusedError
 from gateway.services import corrections
@@ -22,11 +24,12 @@ from gateway.views import links
 
 router = APIRouter(tags=["births"])
 
+MERGE_PATCH = "application/merge-patch+json"
 MERGE_PATCH_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/merge-patch+json": {"schema": {"type": "object"}},
+            MERGE_PATCH: {"schema": {"type": "object"}},
             "application/json": {"schema": {"type": "object"}},
         },
     }
@@ -55,7 +58,9 @@ async def post_correction(
 ) -> JSONResponse:
     """Correct the birth event with a JSON merge patch; every version is kept."""
     await visible_birth(runtime, principal, birth_id)
-    patch = await read_json(request, runtime.settings.max_body_bytes)
+    patch = await read_json(
+        request, runtime.settings.max_body_bytes, (*JSON_MEDIA_TYPES, MERGE_PATCH)
+    )
     if not isinstance(patch, dict):
         raise ProblemError(
             422,

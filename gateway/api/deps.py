@@ -1,16 +1,19 @@
 """FastAPI dependencies: the runtime, the caller, bounded request bodies,
 validated path parameters and the per-key limit on intake.
 
-Hostile bodies are refused before they are parsed: more than `max_body_bytes`
-(`413`, read no further), nested deeper than `max_body_depth` (`400`: deep
-nesting is what makes parsers recurse) or holding more than `max_body_items`
-values (`413`). The scan is a regular expression over the raw bytes, so a
-refused body never becomes Python objects.
+Hostile bodies are refused before they are parsed: a media type other than
+JSON (`415`), more than `max_body_bytes` (`413`, read no further), nested deeper
+than `max_body_depth` (`400`: deep nesting is what makes parsers recurse) or
+holding more than `max_body_items` values (`413`). The scan is a regular
+expression over the raw bytes, so a refused body never becomes Python objects.
+A number longer than Python converts (`sys.get_int_max_str_digits()`, 4,300
+digits) is a `400` too: no field takes one.
 """
 
 import json
 import math
 import re
+import sys
 import time
 from typing import Annotated, Any
 
@@ -108,19 +111,60 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request's JSON body, bounded in size, depth and number of values."""
-    body = await read_body(request, limit)
-    settings = get_runtime(request).settings
-    check_shape(body, max_depth=settings.max_body_depth, max_items=settings.max_body_items)
+JSON_MEDIA_TYPES = ("application/json",)
+
+
+def require_media_type(request: Request, accepted: tuple[str, ...] = JSON_MEDIA_TYPES) -> None:
+    """`415` unless the body is declared as one of `accepted` (parameters such as
+    `charset` aside): a form or plain text is not read as JSON by accident."""
+    declared = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if declared not in accepted:
+        raise ProblemError(
+            415,
+            "Unsupported media type",
+            f"Send the body as {' or '.join(accepted)}.",
+            headers={"Accept-Post": ", ".join(accepted)},
+        )
+
+
+class NumberTooLongError(ValueError):
+    """A JSON number with more digits than Python converts."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > sys.get_int_max_str_digits():
+        raise NumberTooLongError(len(text))
+    return int(text)
+
+
+def parse_json(body: bytes, *, max_depth: int, max_items: int) -> Any:
+    """A bounded JSON body as Python values; `400` (or `413`) when it is not one."""
+    check_shape(body, max_depth=max_depth, max_items=max_items)
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return json.loads(body, parse_int=_bounded_int)
+    except NumberTooLongError:
+        raise ProblemError(
+            400,
+            "Number too long",
+            f"A number has more than {sys.get_int_max_str_digits()} digits; no field takes one.",
+        ) from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ProblemError(
             400,
             "Malformed JSON",
             f"The body is not JSON: {exc.__class__.__name__}.",
         ) from None
+
+
+async def read_json(
+    request: Request, limit: int, media_types: tuple[str, ...] = JSON_MEDIA_TYPES
+) -> Any:
+    """The request's JSON body, of a JSON media type, bounded in size, depth and
+    number of values."""
+    require_media_type(request, media_types)
+    body = await read_body(request, limit)
+    settings = get_runtime(request).settings
+    return parse_json(body, max_depth=settings.max_body_depth, max_items=settings.max_body_items)
 
 
 async def limit_intake(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> None:

@@ -10,7 +10,7 @@ operators only.
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -49,6 +49,16 @@ def _bad_query(name: str, message: str, message_zh: str) -> ProblemError:
     )
 
 
+def _in_utc_range(moment: datetime) -> bool:
+    """Whether the time exists in UTC, as the store compares it: 0001-01-01T00:00+14:00
+    and 9999-12-31T23:59-14:00 are valid ISO 8601 but fall outside `datetime`'s years."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 def _encode_cursor(birth: dict[str, Any]) -> str:
     raw = json.dumps([birth["created_at"], birth["birth_id"]]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -59,7 +69,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, birth_id = json.loads(raw)
         when = datetime.fromisoformat(at)
-        if when.tzinfo is None or not isinstance(birth_id, str):
+        if when.tzinfo is None or not _in_utc_range(when) or not isinstance(birth_id, str):
             raise ValueError(cursor)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise _bad_query(
@@ -103,6 +113,12 @@ async def list_births(
     for name, value in (("created_from", created_from), ("created_to", created_to)):
         if value is not None and value.tzinfo is None:
             raise _bad_query(name, "give the time with its offset", "时间需带时区偏移")
+        if value is not None and not _in_utc_range(value):
+            raise _bad_query(
+                name,
+                "the time falls outside the years 1 to 9999 in UTC",
+                "时间换算为 UTC 后超出 1 至 9999 年",
+            )
     if department is not None and department not in runtime.registry.departments:
         raise _bad_query("department", "no step is done by this department", "没有该部门办理的事项")
     query = BirthFilter(

@@ -38,10 +38,14 @@ def verify_signature(
         return False
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     stamp, signature = parts.get("t", ""), parts.get("v1", "")
-    if not stamp.isdigit() or abs(now - int(stamp)) > tolerance_s:
+    # ASCII digits only ("²" is a digit to isdigit()), and not so many that int() refuses.
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 18):
+        return False
+    if abs(now - int(stamp)) > tolerance_s:
         return False
     expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+    # As bytes: compare_digest refuses str with non-ASCII characters.
+    return hmac.compare_digest(expected.encode(), signature.encode())
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,10 @@ def verified(event: dict[str, Any], given: str) -> bool:
         str(event.get("mother", {}).get("id_number", ""))[-6:].upper(),
         str(event.get("contact", {}).get("phone", ""))[-6:],
     ]
-    # Compare with every candidate, in constant time, whatever matched first.
-    matches = [hmac.compare_digest(given, c) for c in candidates if len(c) == 6]
+    # Compare with every candidate, in constant time, whatever matched first; as
+    # UTF-8 bytes, since compare_digest refuses str with non-ASCII characters (a
+    # header byte such as \xe9 reaches us as "é").
+    matches = [hmac.compare_digest(given.encode(), c.encode()) for c in candidates if len(c) == 6]
     return any(matches)
 
 

@@ -56,7 +56,14 @@ async def updates(
     """The event stream of one birth, until `max_s` has passed or the client left."""
     loop = asyncio.get_running_loop()
     started = last_beat = loop.time()
-    seen_version = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    seen_version = (
+        int(last_event_id)
+        if last_event_id
+        and last_event_id.isascii()
+        and last_event_id.isdigit()
+        and len(last_event_id) <= 18  # "²" is a digit to isdigit(), 5,000 digits too many
+        else None
+    )
     sent: str | None = None
     yield f"retry: {RETRY_MS}\n\n"
     while loop.time() - started < max_s:

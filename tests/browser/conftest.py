@@ -1,5 +1,9 @@
 """Playwright on Debian's Chromium (never a downloaded browser), and axe-core
-from the npm registry (`npm ci` in this directory; done here when missing)."""
+from the npm registry (`npm ci` in this directory; done here when missing).
+
+Screenshots go to a temporary folder, so that a test run leaves the tracked
+docs/screenshots/*.png alone; `scripts/screenshots` (pytest's
+`--update-screenshots`) refreshes the documented ones."""
 
 import subprocess
 from collections.abc import AsyncIterator
@@ -21,7 +25,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = HERE.parent.parent / "docs" / "screenshots"
+DOCUMENTED = HERE.parent.parent / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -32,6 +36,17 @@ def axe_script() -> Path:
     if not AXE.exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
     return AXE
+
+
+@pytest.fixture(scope="session")
+def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tests save their screenshots: docs/screenshots with
+    `--update-screenshots`, else a temporary folder (printed with `-s`)."""
+    if request.config.getoption("--update-screenshots"):
+        return DOCUMENTED
+    folder = tmp_path_factory.mktemp("screenshots")
+    print(f"screenshots: {folder}")
+    return folder
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The tracking page in a real browser (Chromium, headless) against the whole
 system on real HTTP: look a birth up, watch it change live, switch language,
-wrong tries, accessibility (axe-core), and the screenshots of docs/screenshots."""
+wrong tries, accessibility (axe-core), and the screenshots of docs/screenshots
+(to a temporary folder unless `--update-screenshots`: scripts/screenshots)."""
 
 import random
 import time
@@ -12,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from birthlink.samples import birth_event
-from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, new_page, serious_violations
+from tests.browser.conftest import DESKTOP, DOCUMENTED, PHONE, new_page, serious_violations
 from tests.support.servers import wait_for
 from tests.support.stack import Stack, running_stack
 
@@ -52,12 +53,22 @@ async def submit(page: Page) -> None:
         await page.get_by_role("button", name="查询").click()
 
 
+def test_a_test_run_leaves_the_documented_screenshots_alone(
+    screenshots: Path, request: pytest.FixtureRequest
+) -> None:
+    updating = request.config.getoption("--update-screenshots")
+    assert (screenshots == DOCUMENTED) == updating
+    if not updating:
+        assert DOCUMENTED not in screenshots.resolve().parents
+        assert not screenshots.resolve().is_relative_to(DOCUMENTED.parent.parent)
+
+
 def step(page: Page, name: str) -> Any:
     return page.locator(f'#timeline li[data-step="{name}"]')
 
 
 async def test_parents_see_five_steps_that_change_live_without_a_reload(
-    site: Stack, browser: Browser, axe_script: Path
+    site: Stack, browser: Browser, axe_script: Path, screenshots: Path
 ) -> None:
     await site.faults("mps", later_delay_s=REVIEW_S)  # the household review takes a while
     event, posted = await post_birth(site, 61)
@@ -73,7 +84,7 @@ async def test_parents_see_five_steps_that_change_live_without_a_reload(
     await expect(step(page, "vaccination_record")).to_have_attribute("data-state", "completed")
     await expect(step(page, "medical_insurance").locator(".badge")).to_have_text("等待前一步完成")
     await expect(page.locator("#summary")).to_contain_text("正在办理")
-    await page.screenshot(path=SCREENSHOTS / "track-desktop-zh.png", full_page=True)
+    await page.screenshot(path=screenshots / "track-desktop-zh.png", full_page=True)
     assert await serious_violations(page, axe_script) == []
 
     # The department finishes its review in the sandbox and calls back: the
@@ -102,7 +113,7 @@ async def test_parents_see_five_steps_that_change_live_without_a_reload(
     await expect(page.locator("#timeline li[data-state=completed]")).to_have_count(5)
     await page.get_by_role("button", name="Switch to English").click()
     await expect(page.locator("#summary")).to_contain_text("All done")
-    await page.screenshot(path=SCREENSHOTS / "track-desktop-en.png", full_page=True)
+    await page.screenshot(path=screenshots / "track-desktop-en.png", full_page=True)
     assert await serious_violations(page, axe_script) == []
 
 
@@ -115,7 +126,7 @@ async def _masked_citizen_id(site: Stack, birth_id: str) -> str:
 
 
 async def test_english_by_a_switch_remembered_on_the_phone(
-    site: Stack, browser: Browser, axe_script: Path
+    site: Stack, browser: Browser, axe_script: Path, screenshots: Path
 ) -> None:
     event, posted = await post_birth(site, 62)
     await site.wait_until_final(posted["birth_id"])
@@ -123,7 +134,7 @@ async def test_english_by_a_switch_remembered_on_the_phone(
     await look_up(page, site, posted["tracking_code"], event["contact"]["phone"][-6:])
     await expect(page.locator("#summary")).to_contain_text("全部办结")
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
-    await page.screenshot(path=SCREENSHOTS / "track-phone-zh.png", full_page=True)
+    await page.screenshot(path=screenshots / "track-phone-zh.png", full_page=True)
     assert await serious_violations(page, axe_script) == []
 
     await page.get_by_role("button", name="Switch to English").click()
@@ -133,7 +144,7 @@ async def test_english_by_a_switch_remembered_on_the_phone(
     )
     await expect(step(page, "birth_certificate").locator(".badge")).to_have_text("Done")
     assert await page.evaluate("() => document.documentElement.lang") == "en"
-    await page.screenshot(path=SCREENSHOTS / "track-phone-en.png", full_page=True)
+    await page.screenshot(path=screenshots / "track-phone-en.png", full_page=True)
     assert await serious_violations(page, axe_script) == []
 
     # Offline, then back: the page says so, reconnects, and says it no more.
@@ -183,7 +194,7 @@ async def test_a_wrong_verification_reads_like_an_unknown_code_and_the_sixth_is_
 
 
 async def test_a_refused_step_tells_the_parents_what_to_do(
-    site: Stack, browser: Browser, axe_script: Path
+    site: Stack, browser: Browser, axe_script: Path, screenshots: Path
 ) -> None:
     event = birth_event(random.Random(64))
     reason = "母亲证件信息与出生登记不符"
@@ -201,5 +212,5 @@ async def test_a_refused_step_tells_the_parents_what_to_do(
     await expect(page.locator("#summary")).to_contain_text("有事项需要处理")
     await expect(page.locator("#summary")).to_contain_text("请按下方标出的说明办理")
     await expect(step(page, "vaccination_record")).to_have_attribute("data-state", "completed")
-    await page.screenshot(path=SCREENSHOTS / "track-phone-zh-action.png", full_page=True)
+    await page.screenshot(path=screenshots / "track-phone-zh-action.png", full_page=True)
     assert await serious_violations(page, axe_script) == []

@@ -99,3 +99,18 @@ async def test_another_hospital_cannot_read_a_birth(gateway: Gateway) -> None:
 async def test_the_schema_is_published(gateway: Gateway) -> None:
     schema = (await gateway.client.get("/v1/schemas/birth-event.json")).json()
     assert {"hospital", "child", "mother", "household", "services"} <= set(schema["properties"])
+
+
+async def test_an_accepted_birth_links_to_real_operations_in_the_openapi_document(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    operations = {
+        op["operationId"]: op for path in document["paths"].values() for op in path.values()
+    }
+    links = operations["post_birth_v1_births_post"]["responses"]["202"]["links"]
+    assert {"GetBirth", "GetHistory", "CorrectBirth", "CancelBirth", "TrackBirth"} <= set(links)
+    for link in links.values():
+        target = operations[link["operationId"]]
+        names = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+        assert set(link["parameters"]) <= names
