@@ -20,7 +20,6 @@ from gateway.clock import Clock, SystemClock
 from gateway.saga.machine import Policy
 from gateway.saga.plan import Plan
 from gateway.security.callbacks import BUILTIN_READERS, CallbackReader
-from gateway.security.privacy import mother_hash
 from gateway.services.unit_of_work import UnitOfWork
 from gateway.settings import GatewaySettings
 from gateway.store import crypto
@@ -113,10 +112,7 @@ class Runtime:
     async def stop(self) -> None:
         """Stop the roles, the companions and the connections, newest first."""
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _cancelled(task)
         self._tasks.clear()
         for companion in reversed(self.companions):
             await companion.stop()
@@ -124,6 +120,16 @@ class Runtime:
         await self.notifier.close()
         await self.db.dispose()
         self._started = False
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it to end. A library may swallow one
+    cancellation (aio-pika closing a channel can): cancel again until it ends."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def database_for(settings: GatewaySettings) -> Database:
@@ -160,13 +166,12 @@ def bootstrap(
     relay = Relay(
         db, transport, clock, batch=settings.relay_batch, interval_s=settings.relay_interval_s
     )
-    lookup_key = settings.lookup_key.get_secret_value()
     uow = UnitOfWork(
         db,
         plan,
         policy_from(settings),
         clock,
-        mother_hash=lambda event: mother_hash(lookup_key, event),
+        lookup_key=settings.lookup_key.get_secret_value(),
         on_commit=relay.wake,
     )
     sweeper = Sweeper(db, uow, clock, interval_s=settings.sweep_interval_s)

@@ -67,13 +67,7 @@ async def accept(
     if not event.duplicate_of_checked:
         duplicate = await find_duplicate(uow, event, mother)
         if duplicate is not None:
-            return Intake(
-                "duplicate",
-                duplicate.id,
-                duplicate.tracking_code,
-                duplicate.status,
-                same_hospital=duplicate.hospital_code == event.hospital.code,
-            )
+            return _duplicate(duplicate, event)
     saga = Saga.new(uuid4().hex, event, uow.plan, uow.policy)
     saga.advance(uow.clock.now())
     birth = NewBirth(
@@ -85,14 +79,18 @@ async def accept(
         event=event_json,
         body_hash=digest,
         mother_hash=mother,
+        duplicate_key=uow.duplicate_key(event),
     )
     try:
         await uow.add(saga, birth, actor=actor)
-    except IntegrityError:  # the same post raced us: answer as a retry
+    except IntegrityError:  # another post raced us: the same one, or the same birth
         existing = await _find(uow, event)
-        if existing is None:
+        if existing is not None:
+            return _again(existing, digest)
+        duplicate = await _by_duplicate_key(uow, birth.duplicate_key)
+        if duplicate is None:
             raise
-        return _again(existing, digest)
+        return _duplicate(duplicate, event)
     return Intake("created", saga.birth_id, birth.tracking_code, saga.status.value)
 
 
@@ -127,6 +125,21 @@ async def find_duplicate(uow: UnitOfWork, event: BirthEvent, mother: str) -> Bir
         if stored.child.birth_order == event.child.birth_order:
             return birth
     return None
+
+
+async def _by_duplicate_key(uow: UnitOfWork, key: str | None) -> Birth | None:
+    if key is None:
+        return None
+    async with uow.db.read() as session:
+        found: Birth | None = await session.scalar(select(Birth).where(Birth.duplicate_key == key))
+        return found
+
+
+def _duplicate(birth: Birth, event: BirthEvent) -> Intake:
+    same_hospital = birth.hospital_code == event.hospital.code
+    return Intake(
+        "duplicate", birth.id, birth.tracking_code, birth.status, same_hospital=same_hospital
+    )
 
 
 def _again(birth: Birth, digest: str) -> Intake:

@@ -23,6 +23,7 @@ from gateway.clock import Clock
 from gateway.saga.machine import Policy, Saga, StepView
 from gateway.saga.messages import outgoing
 from gateway.saga.plan import Plan
+from gateway.security import privacy
 from gateway.store import sagas
 from gateway.store.db import Database
 
@@ -57,12 +58,22 @@ class UnitOfWork:
         policy: Policy,
         clock: Clock,
         *,
-        mother_hash: Callable[[BirthEvent], str],
+        lookup_key: str,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self.db, self.plan, self.policy, self.clock = db, plan, policy, clock
-        self.mother_hash = mother_hash
+        self._lookup_key = lookup_key
         self._on_commit = on_commit
+
+    def mother_hash(self, event: BirthEvent) -> str:
+        return privacy.mother_hash(self._lookup_key, event)
+
+    def duplicate_key(self, event: BirthEvent) -> str | None:
+        """The key under which a second post of this birth is refused, unless the
+        hospital confirmed it is another birth."""
+        return (
+            None if event.duplicate_of_checked else privacy.duplicate_key(self._lookup_key, event)
+        )
 
     async def change(
         self,
@@ -157,6 +168,9 @@ class UnitOfWork:
                 change.added.append(self._row(saga, view))
             elif view.changed:
                 change.steps.append(self._row(saga, view))
+        change.release_duplicate_key = (
+            saga.status == BirthStatus.CANCELLED and stored.status != BirthStatus.CANCELLED.value
+        )
         if saga.event_version != stored.event_version:
             change.new_version = sagas.NewVersion(
                 saga.event_version,

@@ -104,6 +104,7 @@ class Change:
     history: list[HistoryLine] = field(default_factory=list)
     outbox: list[OutboxMessage] = field(default_factory=list)
     new_version: NewVersion | None = None
+    release_duplicate_key: bool = False  # the birth no longer counts as a duplicate
 
     @property
     def empty(self) -> bool:
@@ -122,6 +123,7 @@ class NewBirth:
     event: dict[str, Any]
     body_hash: str
     mother_hash: str | None
+    duplicate_key: str | None = None
 
 
 async def load(session: AsyncSession, birth_id: str) -> StoredBirth | None:
@@ -176,6 +178,7 @@ def insert_birth(
             body_hash=birth.body_hash,
             event_version=1,
             mother_hash=birth.mother_hash,
+            duplicate_key=birth.duplicate_key,
             version=0,
             history_seq=0,
             created_at=now,
@@ -202,6 +205,8 @@ async def save(session: AsyncSession, change: Change) -> None:
         "updated_at": change.now,
         "cancel_reason": change.cancel_reason,
     }
+    if change.release_duplicate_key:
+        values["duplicate_key"] = None
     if change.new_version:
         values |= {
             "event": change.new_version.event,

@@ -84,6 +84,10 @@ class Birth(Base):
     # Issue 4 (duplicates, cancellation): a keyed hash of the mother's ID (never the
     # number) to find likely duplicates; the reason a cancelled birth was cancelled.
     mother_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The duplicate rule as a unique key (gateway.security.privacy.duplicate_key),
+    # so that it holds under concurrent posts; None when the hospital confirmed
+    # another birth (`duplicate_of_checked`), or once the birth is cancelled.
+    duplicate_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
 

@@ -1,5 +1,6 @@
 """The duplicate rule, twins, and the services parents ask for, on both stores."""
 
+import asyncio
 import copy
 import random
 from typing import Any
@@ -49,6 +50,23 @@ async def test_the_same_birth_under_another_record_id_is_a_likely_duplicate(
         f"/v1/births/{confirmed.json()['birth_id']}/cancel", json={"reason": "posted twice"}
     )
     assert (await stack.post(reposted(event, "DUP-4"))).status_code == 202
+
+
+async def test_a_birth_posted_twice_at_the_same_moment_is_registered_once(stack: Stack) -> None:
+    """A hospital system that double-submits: the same birth under two record ids,
+    both posts at once, for 20 births. Each birth is stored once: one post is
+    accepted, the other answered 409 with the birth that was."""
+    rng = random.Random(63)
+    events = [birth_event(rng) for _ in range(20)]
+    pairs = [(event, reposted(event, f"{event['hospital_record_id']}-B")) for event in events]
+    answers = await asyncio.gather(*(stack.post(e) for pair in pairs for e in pair))
+    for first, second in zip(answers[::2], answers[1::2], strict=True):
+        assert sorted((first.status_code, second.status_code)) == [202, 409]
+        accepted, refused = (first, second) if first.status_code == 202 else (second, first)
+        assert refused.json()["code"] == "likely_duplicate"
+        assert refused.json()["birth_id"] == accepted.json()["birth_id"]
+    listed = await stack.hospital.get("/v1/births", params={"limit": 200})
+    assert len(listed.json()["births"]) == 20
 
 
 async def test_twins_are_not_duplicates_but_a_second_post_of_one_twin_is(stack: Stack) -> None:
