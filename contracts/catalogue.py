@@ -9,6 +9,8 @@ deployment or a test adds its own steps with `Registry.with_steps`.
 from dataclasses import replace
 from datetime import date, timedelta
 
+from stdnum.cn import ric
+
 from contracts.birth import BirthEvent
 from contracts.records import (
     BirthCertificateRecord,
@@ -139,6 +141,22 @@ def _hukou_here(event: BirthEvent, context: RuleContext) -> str | None:
     return None
 
 
+def _citizen_id_of_this_child(event: BirthEvent, output: Taken) -> str | None:
+    """GB 11643: the household's region, the birth date in China, the child's sex."""
+    number = output.get("citizen_id") or ""
+    if not ric.is_valid(number):
+        return f"citizen_id {number[:32]!r} is not a valid GB 11643 number"
+    if number[:6] != event.household.hukou_region:
+        return (
+            f"citizen_id is of region {number[:6]}, not the hukou's {event.household.hukou_region}"
+        )
+    if number[6:14] != f"{local_birth_date(event):%Y%m%d}":
+        return f"citizen_id gives birth date {number[6:14]}, not {local_birth_date(event):%Y%m%d}"
+    if int(number[16]) % 2 != (1 if event.child.sex == "1" else 0):
+        return "citizen_id is of the other sex"
+    return None
+
+
 HOUSEHOLD_REGISTRATION = StepSpec(
     name="household_registration",
     department="mps",
@@ -147,6 +165,7 @@ HOUSEHOLD_REGISTRATION = StepSpec(
     needs=("birth_certificate",),
     takes=("birth_certificate.certificate_number",),
     gives={"citizen_id": text("公民身份号码", "Citizen ID number")},
+    verify=_citizen_id_of_this_child,
     eligible=_a_chinese_parent,
     online=_hukou_here,
     deadline=LegalDeadline(

@@ -57,6 +57,15 @@ def always(_event: BirthEvent, _context: RuleContext) -> str | None:
     return None
 
 
+# What a department gives back is input too: the reason an output is wrong for
+# this birth (a citizen ID of another region, date or sex), or None.
+OutputCheck = Callable[[BirthEvent, Taken], str | None]
+
+
+def any_output(_event: BirthEvent, _output: Taken) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class LegalDeadline:
     """The law wants the step done within a time of the birth. It passes at the
@@ -102,9 +111,11 @@ class StepSpec:
 
     `takes` names outputs of the steps in `needs` as `step.output`; the record
     builder receives them by output name. `gives` labels the outputs the step
-    produces (shown to parents). `eligible` and `online` are rules: a reason
-    from `eligible` makes the step `not_applicable`, one from `online` makes it
-    `offline` (to be done at a counter).
+    produces (shown to parents); `verify` checks them when the department
+    answers (a refused answer does not complete the step). `eligible` and
+    `online` are rules: a reason from `eligible` makes the step
+    `not_applicable`, one from `online` makes it `offline` (to be done at a
+    counter).
     """
 
     name: StepName
@@ -115,6 +126,7 @@ class StepSpec:
     needs: tuple[StepName, ...] = ()
     takes: tuple[str, ...] = ()
     gives: Mapping[str, Text] = field(default_factory=dict)
+    verify: OutputCheck = any_output
     eligible: Rule = always
     online: Rule = always
     deadline: LegalDeadline | None = None

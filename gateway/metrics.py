@@ -46,6 +46,12 @@ CALLBACKS = Counter(
 DEAD_LETTERS_MOVED = Counter(
     "birthlink_dead_letters_total", "Messages dead-lettered and moved to the table.", ["queue"]
 )
+ALERTS = Counter(
+    "birthlink_department_answers_alerted_total",
+    "Department answers refused (an output that cannot be the birth's) or contradicting "
+    "a completed step; each is in the birth's history and the step's last_error.",
+    ["department"],
+)
 REDRIVES = Counter("birthlink_dead_letter_redrives_total", "Dead letters re-driven.", ["queue"])
 
 BIRTHS = Gauge("birthlink_births", "Births by status.", ["status"])
@@ -61,12 +67,14 @@ DEAD_WAITING = Gauge(
 
 def observe_saga(saga: Saga, now: datetime) -> None:
     """Count what a committed change did: completions (with their duration),
-    retries and failures."""
+    retries, failures and department answers refused or contradicting."""
     for transition in saga.transitions:
         if transition.step is None:
             continue
         department = saga.plan.department(transition.step)
-        if transition.to_state == StepState.COMPLETED:
+        if transition.alert:
+            ALERTS.labels(department).inc()
+        elif transition.to_state == StepState.COMPLETED:
             started = saga.steps[transition.step].started_at
             if started is not None:
                 STEP_SECONDS.labels(department).observe(max((now - started).total_seconds(), 0))

@@ -64,15 +64,20 @@ async def department_callback(
     except (ValueError, CallbackError) as exc:
         CALLBACKS.labels(department, "malformed").inc()
         raise ProblemError(400, "Malformed callback", str(exc)) from None
-    birth_id = await apply_callback(
+    applied = await apply_callback(
         runtime.uow, department, callback, hashlib.sha256(body).hexdigest()
     )
-    if birth_id is None:
+    if applied is None:
         # Not known (yet): a callback can overtake the adapter's reply that
         # carries the reference. 404 asks the department to try again later;
         # polling completes the step if it gives up (docs: issue 3 decision).
         CALLBACKS.labels(department, "unknown_reference").inc()
         raise ProblemError(404, "Unknown reference")
+    if applied.refused:
+        # Checked like any input: the step keeps waiting, operators see why.
+        CALLBACKS.labels(department, "refused_output").inc()
+        log.warning("callback.output_refused", department=department, birth_id=applied.birth_id)
+        raise ProblemError(422, "Answer refused", applied.refused)
     CALLBACKS.labels(department, "accepted").inc()
-    log.info("callback.accepted", department=department, birth_id=birth_id)
+    log.info("callback.accepted", department=department, birth_id=applied.birth_id)
     return Response(status_code=204)

@@ -121,6 +121,7 @@ class Transition:
     from_state: str | None
     to_state: str
     detail: str | None = None
+    alert: bool = False  # for operators: a department's answer refused or contradicting
 
 
 @dataclass(frozen=True)
@@ -329,23 +330,30 @@ class Saga:
         self._compensate(now)
         return True
 
-    def on_reply(self, step: StepName, reply: StepReply, attempt: int, now: datetime) -> None:
-        """Apply an adapter's reply (or a department's callback) to a step."""
+    def on_reply(self, step: StepName, reply: StepReply, attempt: int, now: datetime) -> str | None:
+        """Apply an adapter's reply (or a department's callback) to a step; the
+        reason when the department's answer is refused (it gives an output that
+        cannot be this birth's)."""
         view = self.steps[step]
         if view.operation is not None:
             if reply.operation == ACTION_OF[view.operation]:
                 self._on_operation_reply(view, reply, attempt, now)
                 self.advance(now)
-            return  # an answer to a command the step no longer waits for
+            return None  # an answer to a command the step no longer waits for
         if reply.operation != "submit":
-            return  # a late answer to an amendment or revocation already settled
+            return None  # a late answer to an amendment or revocation already settled
         if self._done_after_all(view, reply):
             self._compensate(now)
-            return
+            return None
         if view.state in FINAL_STEP_STATES or view.state == StepState.FAILED:
-            return  # a late duplicate: the step is settled
+            self._check_late_answer(view, reply)
+            return None  # a late duplicate: the step is settled
         match reply.outcome:
             case "completed":
+                wrong = self.plan.spec(step).verify(self.event, {**view.output, **reply.output})
+                if wrong:  # the step keeps waiting for a right answer; operators see why
+                    self._alert(view, f"refused the department's answer: {wrong}")
+                    return wrong
                 view.output = {**view.output, **reply.output}
                 view.department_ref = reply.reference or view.department_ref
                 view.finished_at = now
@@ -370,6 +378,27 @@ class Saga:
             case "transient":
                 self._on_transient(view, reply, attempt, now)
         self.advance(now)
+        return None
+
+    def _check_late_answer(self, view: StepView, reply: StepReply) -> None:
+        """A completed step answered again: the same answer is a duplicate; one
+        that contradicts it is kept in the history and shown to operators."""
+        if view.state != StepState.COMPLETED or reply.outcome not in ("completed", "rejected"):
+            return
+        differs = {k: v for k, v in reply.output.items() if view.output.get(k) != v}
+        if reply.outcome == "completed" and not differs:
+            return
+        said = reply.reason if reply.outcome == "rejected" else ", ".join(sorted(differs))
+        self._alert(
+            view, f"the department answered again, contradicting it ({reply.outcome}: {said})"
+        )
+
+    def _alert(self, view: StepView, detail: str) -> None:
+        """A line of history for operators; the step stays where it is."""
+        self.transitions.append(
+            Transition(view.step, view.state.value, view.state.value, detail, alert=True)
+        )
+        view.last_error, view.changed = detail, True
 
     def retry(self, step: StepName, now: datetime) -> bool:
         """An operator's retry of a `failed` or `rejected` step: a fresh deadline and

@@ -3,6 +3,7 @@ bus, a department's signed callback, and the sweeper's visit when a step's time
 has come (a retry, an expired lease, a department to poll). Each is one change
 through the unit of work; a message is applied once (inbox)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -51,11 +52,19 @@ async def apply_reply(uow: UnitOfWork, envelope: Envelope) -> bool:
     return applied
 
 
+@dataclass(frozen=True)
+class Applied:
+    """A callback applied to `birth_id`; `refused`: why its answer was not taken."""
+
+    birth_id: str
+    refused: str | None = None
+
+
 async def apply_callback(
     uow: UnitOfWork, department: str, callback: Callback, digest: str
-) -> str | None:
-    """A department's answer to a request it accepted earlier: the birth it
-    concerns, or None when the reference is not known (yet)."""
+) -> Applied | None:
+    """A department's answer to a request it accepted earlier; None when the
+    reference is not known (yet)."""
     async with uow.db.read() as session:
         row = await session.scalar(
             select(StepRow).where(
@@ -66,17 +75,18 @@ async def apply_callback(
         return None
     step = row.step
 
-    def decide(saga: Saga, now: datetime) -> None:
-        if step in saga.steps:
-            saga.on_reply(step, callback.reply, saga.steps[step].attempt, now)
+    def decide(saga: Saga, now: datetime) -> str | None:
+        if step not in saga.steps:
+            return None
+        return saga.on_reply(step, callback.reply, saga.steps[step].attempt, now)
 
-    await uow.change(
+    done = await uow.change(
         row.birth_id,
         decide,
         actor=f"department:{department}",
         inbox=(f"callback:{department}", digest),
     )
-    return row.birth_id
+    return Applied(row.birth_id, done.result if done else None)
 
 
 async def visit(uow: UnitOfWork, birth_id: str) -> None:

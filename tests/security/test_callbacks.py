@@ -3,11 +3,12 @@ step once. Department callback secrets rotate with a grace period."""
 
 import random
 import time
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from birthlink.samples import birth_event, resident_id
+from contracts.registry import CST
 from gateway.security.callbacks import list_secrets, revoke_secret, rotate_secret
 from tests.security.signing import signed
 from tests.support.gateway import running_gateway
@@ -23,7 +24,8 @@ def household(birth: dict[str, Any]) -> dict[str, Any]:
 
 async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) -> None:
     await stack.faults("mps", later_delay_s=3600)  # the department's own answer never comes
-    posted = await stack.post(birth_event(random.Random(62)))
+    event = birth_event(random.Random(62))
+    posted = await stack.post(event)
     birth_id = posted.json()["birth_id"]
 
     async def awaiting() -> dict[str, Any] | None:
@@ -36,7 +38,7 @@ async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) 
     before = await wait_for(awaiting, what="household registration awaiting the department")
     reference = household(before)["department_ref"]
     history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
-    citizen_id = resident_id("330106", date(2026, 11, 1), 17)
+    citizen_id = citizen_id_for(event)
     answer = {"sqbh": reference, "zt": "approved", "gmsfhm": citizen_id}
 
     async def send(body: bytes, headers: dict[str, str]) -> int:
@@ -69,16 +71,64 @@ async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) 
     assert await send(*valid) == 204
     # The same body replayed later under an old timestamp: stale.
     assert await send(valid[0], signed(answer, MPS_SECRET, at=time.time() - 3600)[1]) == 401
-    # Another answer for a finished step, properly signed: the step stays as it is.
+    # Another answer for a finished step, properly signed: the step stays as it
+    # is, and the contradiction is recorded for operators, never silently dropped.
     rejected = signed({"sqbh": reference, "zt": "rejected", "yy": "late"}, MPS_SECRET)
     await send(*rejected)
     final = await stack.birth(birth_id)
     assert household(final)["state"] == "completed"
     assert household(final)["output"]["citizen_id"] == citizen_id
+    assert "contradicting" in household(final)["last_error"]
     history_now = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
-    assert [e for e in history_now if e["step"] == "household_registration"] == [
-        e for e in after if e["step"] == "household_registration"
+    [*kept, contradiction] = [e for e in history_now if e["step"] == "household_registration"]
+    assert kept == [e for e in after if e["step"] == "household_registration"]
+    assert (contradiction["from"], contradiction["to"]) == ("completed", "completed")
+    assert "rejected: late" in contradiction["detail"]
+
+
+def citizen_id_for(event: dict[str, Any], seq: int = 17) -> str:
+    """The citizen ID public security would give this child: the hukou's region,
+    the birth date in China, an odd sequence for a boy and an even one for a girl."""
+    born = datetime.fromisoformat(event["child"]["born_at"]).astimezone(CST).date()
+    seq += (seq % 2) != (1 if event["child"]["sex"] == "1" else 0)
+    return resident_id(event["household"]["hukou_region"], born, seq)
+
+
+async def test_a_signed_answer_with_an_id_that_cannot_be_the_childs_is_refused(
+    stack: Stack,
+) -> None:
+    """A signed callback is still checked like any input: a 1949 Beijing ID, a
+    girl's ID for a boy, or no ID at all leaves the step waiting; the real answer
+    later completes it."""
+    await stack.faults("mps", later_delay_s=3600)
+    event = birth_event(random.Random(64))
+    birth_id = (await stack.post(event)).json()["birth_id"]
+
+    async def awaiting() -> dict[str, Any] | None:
+        birth = await stack.birth(birth_id)
+        return birth if household(birth)["state"] == "awaiting_department" else None
+
+    reference = household(await wait_for(awaiting, what="awaiting public security"))[
+        "department_ref"
     ]
+    right = citizen_id_for(event)
+    born = datetime.strptime(right[6:14], "%Y%m%d").date()
+    other_sex = resident_id(right[:6], born, int(right[14:17]) + 1)
+    for wrong in ("11010519491231002X", "HACKED", other_sex):
+        body, headers = signed({"sqbh": reference, "zt": "approved", "gmsfhm": wrong}, MPS_SECRET)
+        answer = await stack.anonymous.post("/v1/callbacks/mps", content=body, headers=headers)
+        assert answer.status_code == 422, (wrong, answer.text)
+        assert "citizen_id" in answer.json()["detail"]
+    waiting = await stack.birth(birth_id)
+    assert household(waiting)["state"] == "awaiting_department"
+    assert "refused the department's answer" in household(waiting)["last_error"]
+    assert {s["step"]: s["state"] for s in waiting["steps"]}["medical_insurance"] == "waiting"
+
+    body, headers = signed({"sqbh": reference, "zt": "approved", "gmsfhm": right}, MPS_SECRET)
+    answer = await stack.anonymous.post("/v1/callbacks/mps", content=body, headers=headers)
+    assert answer.status_code == 204
+    done = await stack.birth(birth_id)
+    assert household(done)["output"]["citizen_id"] == right
 
 
 async def test_a_rotated_callback_secret_and_its_predecessor_both_verify_until_the_grace_ends(

@@ -19,7 +19,7 @@ POLICY = Policy(retry_ladder=(timedelta(seconds=10),), step_deadline=timedelta(h
 OUTPUTS = {
     "birth_certificate": ({"certificate_number": "A123456789"}, "A123456789"),
     "vaccination_record": ({"record_number": "CDC1"}, "CDC1"),
-    "household_registration": ({"citizen_id": "330106202611280011"}, "MPS1"),
+    "household_registration": ({"citizen_id": "33010620261128001X"}, "MPS1"),
     "medical_insurance": ({"insurance_number": "N1"}, "N1"),
     "social_security_card": ({"card_number": "K1"}, "HRSS1"),
 }
@@ -177,7 +177,7 @@ def test_cancelling_during_review_withdraws_it_and_cancels_steps_not_started() -
     assert (revoke.reference, revoke.reason) == ("MPS1", "wrong mother")
     assert revoke.idempotency_key == "b1:household_registration:revoke"
     # The review's approval arriving now answers the submission, not the withdrawal.
-    approved = reply("completed", output={"citizen_id": "330106202611280011"}, reference="MPS1")
+    approved = reply("completed", output={"citizen_id": "33010620261128001X"}, reference="MPS1")
     saga.on_reply("household_registration", approved, 2, NOW)
     assert saga.steps["household_registration"].state.value == "queued"
     assert saga.steps["birth_certificate"].operation is None  # waits for the withdrawal
@@ -262,7 +262,7 @@ def test_a_household_application_rejected_at_review_is_amended_and_reviewed_agai
     )
     assert state_of(household) == StepState.AWAITING_DEPARTMENT
     assert household.data_version == 2
-    approved = reply("completed", output={"citizen_id": "330106202611280011"}, reference="MPS1")
+    approved = reply("completed", output={"citizen_id": "33010620261128001X"}, reference="MPS1")
     saga.on_reply("household_registration", approved, household.attempt, NOW)
     assert state_of(household) == StepState.COMPLETED
     assert saga.steps["medical_insurance"].state == StepState.QUEUED

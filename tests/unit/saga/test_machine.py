@@ -67,7 +67,7 @@ def test_a_completed_certificate_starts_household_registration_with_its_number()
 
 
 def test_the_card_waits_for_insurance_by_default_but_not_when_configured() -> None:
-    outputs = {"citizen_id": "330106202611280011"}
+    outputs = {"citizen_id": "33010620261128001X"}
     for waits, expected in ((True, StepState.WAITING), (False, StepState.QUEUED)):
         saga = Saga.new(
             "b", event(), Plan(builtin_registry(card_waits_for_insurance=waits)), POLICY
@@ -182,7 +182,7 @@ def test_all_steps_done_completes_the_birth() -> None:
     outputs = {
         "birth_certificate": {"certificate_number": "A123456789"},
         "vaccination_record": {"record_number": "R1"},
-        "household_registration": {"citizen_id": "330106202611280011"},
+        "household_registration": {"citizen_id": "33010620261128001X"},
         "medical_insurance": {"insurance_number": "I1"},
         "social_security_card": {"card_number": "C1"},
     }
@@ -232,3 +232,26 @@ def test_without_a_chinese_parent_the_hukou_and_what_needs_it_do_not_apply() -> 
     for step in ("birth_certificate", "vaccination_record"):
         saga.on_reply(step, reply("completed", output={"n": "1"}), 1, NOW)
     assert saga.status == BirthStatus.COMPLETED
+
+
+def test_an_adapters_answer_is_checked_like_any_input_and_a_contradiction_is_kept() -> None:
+    saga = new_saga()
+    saga.on_reply("birth_certificate", reply("completed", output={"n": "A1"}), 1, NOW)
+    beijing_1949 = reply("completed", output={"citizen_id": "11010519491231002X"})
+    reason = saga.on_reply("household_registration", beijing_1949, 1, NOW)
+    assert reason == "citizen_id is of region 110105, not the hukou's 330106"
+    household = saga.steps["household_registration"]
+    assert household.state == StepState.QUEUED  # waits for a right answer
+    assert household.output == {}
+    assert saga.steps["medical_insurance"].state == StepState.WAITING
+    assert [t.alert for t in saga.transitions][-1]
+
+    right = reply("completed", output={"citizen_id": "33010620261128001X"})
+    assert saga.on_reply("household_registration", right, 1, NOW) is None
+    assert household.state == StepState.COMPLETED
+    other = reply("completed", output={"citizen_id": "330106202611280037"})
+    saga.on_reply("household_registration", other, 1, NOW)
+    assert household.output == {"citizen_id": "33010620261128001X"}  # the first answer stands
+    assert household.last_error == (
+        "the department answered again, contradicting it (completed: citizen_id)"
+    )
