@@ -248,7 +248,7 @@ def test_an_adapters_answer_is_checked_like_any_input_and_a_contradiction_is_kep
 
     right = reply("completed", output={"citizen_id": "33010620261128001X"})
     assert saga.on_reply("household_registration", right, 1, NOW) is None
-    assert household.state == StepState.COMPLETED
+    assert states(saga)["household_registration"] == StepState.COMPLETED
     other = reply("completed", output={"citizen_id": "330106202611280037"})
     saga.on_reply("household_registration", other, 1, NOW)
     assert household.output == {"citizen_id": "33010620261128001X"}  # the first answer stands
