@@ -502,11 +502,12 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _one_year_before(moment: datetime) -> datetime:
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same instant `years` earlier (28 February for a 29th)."""
     try:
-        return moment.replace(year=moment.year - 1)
+        return moment.replace(year=moment.year - years)
     except ValueError:  # 29 February
-        return moment.replace(year=moment.year - 1, day=28)
+        return moment.replace(year=moment.year - years, day=28)
 
 
 # -- models -----------------------------------------------------------------------------
@@ -529,7 +530,8 @@ class Child(_Model):
     name: PersonName
     sex: Sex = Field(description="GB/T 2261.1: 1 male, 2 female, 9 unstated")
     born_at: PastTimestamp = Field(
-        description="ISO 8601 with offset; not in the future, at most one year ago"
+        description="ISO 8601 with offset; not in the future, a child's (at most 18 years "
+        "ago); more than a year ago, the steps that need a counter are offline"
     )
     birthplace_region: RegionCode
     gestational_weeks: int = Field(strict=True, ge=20, le=45)
@@ -540,9 +542,9 @@ class Child(_Model):
 
     @field_validator("born_at")
     @classmethod
-    def _born_within_a_year(cls, value: datetime, info: ValidationInfo) -> datetime:
-        if _time_rules_apply(info) and value < _one_year_before(_now(info)):
-            raise _error("too_old", "must not be more than one year ago", "不能早于一年前")
+    def _born_a_child(cls, value: datetime, info: ValidationInfo) -> datetime:
+        if _time_rules_apply(info) and value < years_before(_now(info), 18):
+            raise _error("too_old", "must not be more than 18 years ago", "不能早于18年前")
         return value
 
     @field_validator("birth_order")

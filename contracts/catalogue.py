@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from stdnum.cn import ric
 
-from contracts.birth import BirthEvent
+from contracts.birth import BirthEvent, years_before
 from contracts.records import (
     BirthCertificateRecord,
     HouseholdRegistrationRecord,
@@ -29,6 +29,7 @@ from contracts.registry import (
     StepSpec,
     StepTexts,
     Taken,
+    first_of,
     text,
 )
 
@@ -61,6 +62,16 @@ def ninety_days_later(day: date) -> date:
     return day + timedelta(days=90)
 
 
+def _within_a_year(event: BirthEvent, context: RuleContext) -> str | None:
+    """Registered more than a year after the birth, a step is done in person (SPEC §3)."""
+    if context.now and event.child.born_at < years_before(context.now, 1):
+        return (
+            "reported more than a year after the birth: apply in person with the "
+            "birth medical certificate, both parents' ID documents and the household register"
+        )
+    return None
+
+
 # -- birth_certificate ----------------------------------------------------------------
 
 
@@ -79,6 +90,7 @@ BIRTH_CERTIFICATE = StepSpec(
     department="nhc",
     command="IssueBirthCertificate",
     record=_birth_certificate,
+    online=_within_a_year,
     gives={"certificate_number": text("证明编号", "Certificate number")},
     texts=StepTexts(
         title=text("出生医学证明", "Birth medical certificate"),
@@ -167,7 +179,7 @@ HOUSEHOLD_REGISTRATION = StepSpec(
     gives={"citizen_id": text("公民身份号码", "Citizen ID number")},
     verify=_citizen_id_of_this_child,
     eligible=_a_chinese_parent,
-    online=_hukou_here,
+    online=first_of(_within_a_year, _hukou_here),
     deadline=LegalDeadline(
         one_month_later,
         "one month after the birth",
@@ -210,7 +222,7 @@ MEDICAL_INSURANCE = StepSpec(
     needs=("household_registration",),
     takes=("household_registration.citizen_id",),
     gives={"insurance_number": text("参保编号", "Insurance number")},
-    online=_insured_here,
+    online=first_of(_within_a_year, _insured_here),
     deadline=LegalDeadline(
         ninety_days_later,
         "90 days after the birth",

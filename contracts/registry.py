@@ -44,9 +44,11 @@ def text(zh: str, en: str) -> Text:
 @dataclass(frozen=True)
 class RuleContext:
     """What a step's rules may read besides the event: the deployment's
-    jurisdiction (a region code prefix; None: everywhere)."""
+    jurisdiction (a region code prefix; None: everywhere), and when the birth
+    is accepted (None: its rules about time do not apply)."""
 
     jurisdiction: str | None = None
+    now: datetime | None = None
 
 
 # A rule answers None (the step applies / can be done online) or the reason it does not.
@@ -55,6 +57,15 @@ Rule = Callable[[BirthEvent, RuleContext], str | None]
 
 def always(_event: BirthEvent, _context: RuleContext) -> str | None:
     return None
+
+
+def first_of(*rules: Rule) -> Rule:
+    """A rule that gives the first reason any of `rules` gives."""
+
+    def rule(event: BirthEvent, context: RuleContext) -> str | None:
+        return next((reason for each in rules if (reason := each(event, context))), None)
+
+    return rule
 
 
 # What a department gives back is input too: the reason an output is wrong for

@@ -178,11 +178,19 @@ class Saga:
         self.dispatches: list[Dispatch] = []
 
     @classmethod
-    def new(cls, birth_id: str, event: BirthEvent, plan: Plan, policy: Policy) -> "Saga":
-        """A birth just accepted: first states, then start what can start."""
+    def new(
+        cls,
+        birth_id: str,
+        event: BirthEvent,
+        plan: Plan,
+        policy: Policy,
+        *,
+        now: datetime | None = None,
+    ) -> "Saga":
+        """A birth just accepted (`now`): first states, then start what can start."""
         saga = cls(birth_id, event, BirthStatus.IN_PROGRESS, {}, plan, policy)
         saga.transitions.append(Transition(None, None, BirthStatus.IN_PROGRESS.value, "accepted"))
-        for step, (state, why) in plan.initial_states(event).items():
+        for step, (state, why) in plan.initial_states(event, now).items():
             saga.steps[step] = StepView(step, state, last_error=why, changed=True, new=True)
             saga.transitions.append(Transition(step, None, state.value, why))
         return saga

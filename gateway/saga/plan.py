@@ -6,7 +6,8 @@ the birth event and the outputs it takes from earlier steps.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from pydantic import BaseModel
 
@@ -59,16 +60,19 @@ class Plan:
             taken[key] = outputs.get(source, {}).get(key)
         return spec.record(event, taken)
 
-    def initial_states(self, event: BirthEvent) -> dict[StepName, tuple[StepState, str | None]]:
+    def initial_states(
+        self, event: BirthEvent, now: datetime | None = None
+    ) -> dict[StepName, tuple[StepState, str | None]]:
         """Each step's first state and why: skipped when not asked for, not
         applicable or offline by its rules, and like a step it needs that will
         not be done."""
         asked = event.asked_for(self.steps)
+        context = replace(self.context, now=now)
         states: dict[StepName, tuple[StepState, str | None]] = {}
         for spec in self.registry:
             blocked = [states[dep] for dep in spec.needs if states[dep][0] != StepState.WAITING]
-            not_applicable = spec.eligible(event, self.context)
-            offline = spec.online(event, self.context)
+            not_applicable = spec.eligible(event, context)
+            offline = spec.online(event, context)
             if spec.name not in asked:
                 states[spec.name] = (StepState.SKIPPED, "not asked for")
             elif not_applicable:

@@ -68,8 +68,9 @@ async def accept(
         duplicate = await find_duplicate(uow, event, mother)
         if duplicate is not None:
             return _duplicate(duplicate, event)
-    saga = Saga.new(uuid4().hex, event, uow.plan, uow.policy)
-    saga.advance(uow.clock.now())
+    now = uow.clock.now()
+    saga = Saga.new(uuid4().hex, event, uow.plan, uow.policy, now=now)
+    saga.advance(now)
     birth = NewBirth(
         id=saga.birth_id,
         hospital_code=event.hospital.code,

@@ -3,7 +3,7 @@
 import asyncio
 import random
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +201,26 @@ async def test_a_department_down_past_the_deadline_fails_the_step_after_timed_re
         final = await stack.wait_until_final(birth_id)
         assert final["status"] == "action_required"
         assert step_of(final, "household_registration")["state"] == "completed"
+
+
+async def test_a_birth_reported_more_than_a_year_late_goes_to_the_counter(stack: Stack) -> None:
+    """Accepted, not refused: the steps that need a counter are offline with what
+    to bring; the vaccination record goes on online (SPEC §3)."""
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    event = birth_event(random.Random(71), now=long_ago)
+    posted = await stack.post(event)
+    assert posted.status_code == 202, posted.text
+    birth = await stack.wait_until_final(posted.json()["birth_id"])
+    states = {s["step"]: s["state"] for s in birth["steps"]}
+    assert states == {
+        "birth_certificate": "offline",
+        "vaccination_record": "completed",
+        "household_registration": "offline",
+        "medical_insurance": "offline",
+        "social_security_card": "offline",
+    }
+    assert birth["status"] == "completed"  # everything that can be done online is
+    reason = step_of(birth, "household_registration")["last_error"]
+    assert "more than a year after the birth" in reason
+    assert "household register" in reason
+    assert await stack.records("mps") == []
