@@ -32,7 +32,9 @@ def database_url(value: str) -> str:
 class GatewaySettings(BaseSettings):
     """Everything the gateway, orchestrator, relay and timers read."""
 
-    model_config = SettingsConfigDict(env_prefix="BIRTHLINK_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BIRTHLINK_", extra="ignore", env_nested_delimiter="__"
+    )
 
     database_url: str = "birthlink.db"
     database_schema: str | None = None  # PostgreSQL: keep the tables in this schema

@@ -13,10 +13,13 @@ class AdapterSettings(BaseSettings):
     """Where the departments are and how hard to try them.
 
     A department's base URL is `{departments_url}/{department}` unless its own
-    `<DEPARTMENT>_URL` overrides it (`BIRTHLINK_MPS_URL`, …: `department_urls`).
+    `<DEPARTMENT>_URL` overrides it (`BIRTHLINK_MPS_URL`, or the map
+    `BIRTHLINK_DEPARTMENT_URLS__MPS`: `department_urls`).
     """
 
-    model_config = SettingsConfigDict(env_prefix="BIRTHLINK_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BIRTHLINK_", extra="ignore", env_nested_delimiter="__"
+    )
 
     departments_url: str = "http://127.0.0.1:8000/sandbox"
     department_urls: dict[str, str] = {}

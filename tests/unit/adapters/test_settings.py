@@ -48,6 +48,8 @@ def test_a_department_of_a_deployments_own_step_is_configured_the_same_way(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("BIRTHLINK_WJW_URL", "https://wjw.example/")
+    monkeypatch.setenv("BIRTHLINK_DEPARTMENT_URLS__LIBRARY", "https://lib.example")
     settings = AdapterSettings()
     assert settings.base_url("wjw") == "https://wjw.example"
+    assert settings.base_url("library") == "https://lib.example"
     assert settings.base_url("acwa") == "http://127.0.0.1:8000/sandbox/acwa"
