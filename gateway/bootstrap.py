@@ -28,6 +28,7 @@ from gateway.store.migrate import migrate
 from gateway.workers.deadletters import DeadLetterMover
 from gateway.workers.notifier import HttpSmsProvider, Notifier
 from gateway.workers.orchestrator import Orchestrator
+from gateway.workers.pruner import Pruner
 from gateway.workers.relay import Relay
 from gateway.workers.timers import Sweeper
 
@@ -67,6 +68,7 @@ class Runtime:
     orchestrator: Orchestrator
     relay: Relay
     sweeper: Sweeper
+    pruner: Pruner
     notifier: Notifier
     dead_letters: DeadLetterMover | None = None  # moves dead letters to the table (issue 3)
     callback_readers: Mapping[str, CallbackReader] = field(default_factory=lambda: BUILTIN_READERS)
@@ -96,6 +98,7 @@ class Runtime:
             self._spawn(self.relay.run(), "relay")
         if "timers" in roles:
             self._spawn(self.sweeper.run(), "timers")
+            self._spawn(self.pruner.run(), "pruner")
         if "notifier" in roles:
             await self.transport.subscribe(NOTIFIER_QUEUE, self.notifier.handle)
         if "dead_letters" in roles and self.dead_letters is not None:
@@ -175,6 +178,13 @@ def bootstrap(
         on_commit=relay.wake,
     )
     sweeper = Sweeper(db, uow, clock, interval_s=settings.sweep_interval_s)
+    pruner = Pruner(
+        db,
+        clock,
+        outbox_keep=settings.outbox_keep,
+        inbox_keep=settings.inbox_keep,
+        interval_s=settings.prune_interval_s,
+    )
     notifier = Notifier(
         db, HttpSmsProvider(settings.sms_url), clock, plan.registry, public_url=settings.public_url
     )
@@ -194,6 +204,7 @@ def bootstrap(
         Orchestrator(uow),
         relay,
         sweeper,
+        pruner,
         notifier,
         dead_letters=mover,
         callback_readers=callback_readers,

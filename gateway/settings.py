@@ -69,6 +69,11 @@ class GatewaySettings(BaseSettings):
     relay_batch: int = 200
     sweep_interval_s: float = 1.0
     card_waits_for_insurance: bool = True
+    # What is done does not stay (gateway.workers.pruner): published outbox rows
+    # and inbox rows older than these are deleted, every `prune_interval_s`.
+    outbox_keep: timedelta = timedelta(days=7)
+    inbox_keep: timedelta = timedelta(days=14)
+    prune_interval_s: float = 600.0
     # Operators (issue 3): how long before a legal deadline a birth is flagged,
     # and how often dead letters are moved from the broker to the table.
     deadline_near: timedelta = NEAR_DEADLINE

@@ -174,7 +174,7 @@ class InboxRow(Base):
 
     consumer: Mapped[str] = mapped_column(String(40), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)  # the pruner deletes by it
 
 
 class ApiKey(Base):
