@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import prometheus_client
@@ -60,11 +61,19 @@ def up(
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     demo: Annotated[int, typer.Option(help="Post this many sample births once up.")] = 0,
+    secrets_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="BIRTHLINK_SECRETS_FILE",
+            help="This installation's keys and secrets, made on first start "
+            "(default: beside the SQLite database, birthlink.secrets.env).",
+        ),
+    ] = None,
 ) -> None:
     """Everything in one process on embedded defaults (SQLite, in-process bus, sandbox)."""
     from birthlink.up import up as serve
 
-    _run(serve(host, port, demo=demo))
+    _run(serve(host, port, demo=demo, secrets_file=secrets_file))
 
 
 @app.command()
@@ -195,12 +204,12 @@ def sandbox(
 @app.command()
 def migrate() -> None:
     """Bring the saga store's schema up to date."""
+    from birthlink.installation import operator_settings
     from gateway.bootstrap import database_for
-    from gateway.settings import GatewaySettings
     from gateway.store.migrate import migrate as run_migrations
 
     async def run() -> None:
-        db = database_for(GatewaySettings())
+        db = database_for(operator_settings())
         await run_migrations(db)
         await db.dispose()
 

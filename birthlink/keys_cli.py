@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from birthlink.installation import operator_settings
 from gateway.settings import GatewaySettings
 from gateway.store.db import Database
 
@@ -38,7 +39,7 @@ def _with_db(work: Callable[[Database, GatewaySettings], Awaitable[T]]) -> T:
     from gateway.store.migrate import migrate
 
     async def run() -> T:
-        settings = GatewaySettings()
+        settings = operator_settings()
         db = database_for(settings)
         try:
             await migrate(db)
