@@ -21,7 +21,12 @@ from rich.console import Console
 from adapters._runtime.settings import AdapterSettings
 from adapters.registry import AdapterRuntime
 from birthlink.demo import run_demo
-from birthlink.installation import default_secrets_file, gateway_settings, load_or_create
+from birthlink.installation import (
+    default_secrets_file,
+    development_settings,
+    gateway_settings,
+    load_or_create,
+)
 from birthlink.samples import DEMO_HOSPITAL
 from contracts.catalogue import BUILTIN_DEPARTMENTS
 from gateway.api.app import create_app
@@ -159,6 +164,9 @@ async def up(
     console.print(f"  demo hospital:   {DEMO_HOSPITAL['code']}  key: {key}")
     kept = "made now; keep it private and backed up" if made else "this installation's"
     console.print(f"  keys, secrets:   {secrets_path.resolve()}  ({kept})")
+    published = development_settings(settings, departments=runtime.registry.departments)
+    if published:  # set so in the environment, or kept for a database from before
+        console.print(f"  [yellow]published development values in use:[/] {', '.join(published)}")
     if demo:
         await run_demo(base, key, demo, console=console)
         console.print("Still serving; Ctrl-C to stop.")

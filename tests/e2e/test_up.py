@@ -2,7 +2,8 @@
 this installation's keys and secrets and says where; births complete, the
 sandbox's callbacks signed with the generated secrets; a callback signed with
 the published development secret is refused; a second start reads the same
-file and still opens what the first one sealed."""
+file and still opens what the first one sealed, and points out a published value
+set in the environment."""
 
 import asyncio
 import hashlib
@@ -28,9 +29,12 @@ KEY = re.compile(r"demo hospital:\s+\S+\s+key: (\S+)")
 SECRETS = re.compile(r"keys, secrets:\s+(\S+)")
 
 
-async def start_up(tmp_path: Path, log: Path) -> tuple[asyncio.subprocess.Process, str]:
-    """`birthlink up` in `tmp_path`, with no key or secret from the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")}
+async def start_up(
+    tmp_path: Path, log: Path, **extra: str
+) -> tuple[asyncio.subprocess.Process, str]:
+    """`birthlink up` in `tmp_path`, with no key or secret from the environment
+    but `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")} | extra
     env.update(BIRTHLINK_DATABASE_URL=str(tmp_path / "birthlink.db"), BIRTHLINK_LATER_DELAY_S="0.3")
     sock = bound_socket()
     url = url_of(sock)
@@ -86,6 +90,7 @@ async def test_up_makes_its_own_secrets_completes_births_and_keeps_them_on_resta
         values = read_env_file(path)
         assert set(values) == set(secret_names())
         assert "dev-" not in made.decode()
+        assert "development values in use" not in printed
 
         key = KEY.search(printed)[1]  # type: ignore[index]
         async with httpx.AsyncClient(
@@ -112,11 +117,14 @@ async def test_up_makes_its_own_secrets_completes_births_and_keeps_them_on_resta
     finally:
         await stop(process)
 
-    process, url = await start_up(tmp_path, tmp_path / "second.log")
+    # The environment wins over the file; a published value is pointed out.
+    lookup = {"BIRTHLINK_LOOKUP_KEY": "dev-lookup-key"}
+    process, url = await start_up(tmp_path, tmp_path / "second.log", **lookup)
     try:
         printed = await asyncio.to_thread((tmp_path / "second.log").read_text)
         assert Path(SECRETS.search(printed)[1]) == path  # type: ignore[index]
         assert await asyncio.to_thread(path.read_bytes) == made
+        assert "published development values in use: BIRTHLINK_LOOKUP_KEY" in printed
         key = KEY.search(printed)[1]  # type: ignore[index]
         async with httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
