@@ -4,7 +4,8 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Coroutine
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import prometheus_client
 import typer
@@ -14,6 +15,11 @@ from birthlink import logs
 from birthlink.cancel_cli import births_cancel
 from birthlink.keys_cli import keys_app
 from birthlink.ops_cli import births_app, dead_app
+
+if TYPE_CHECKING:
+    from adapters._runtime.settings import AdapterSettings
+    from gateway.bootstrap import Role
+    from gateway.settings import GatewaySettings
 
 app = typer.Typer(help="birthlink: one birth event, five departments.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -29,6 +35,20 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run(coro)
 
 
+def _production(
+    role: str, gateway: "GatewaySettings | None" = None, adapter: "AdapterSettings | None" = None
+) -> None:
+    """Refuse to run `role` on a development key or secret (issue 11): say which
+    settings to fill, exit 1."""
+    from birthlink.installation import DevelopmentSecretsError, require_production_secrets
+
+    try:
+        require_production_secrets(role, gateway, adapter)
+    except DevelopmentSecretsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
 @app.callback()
 def _main(
     json_logs: Annotated[bool | None, typer.Option("--json-logs/--console-logs")] = None,
@@ -41,11 +61,19 @@ def up(
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     demo: Annotated[int, typer.Option(help="Post this many sample births once up.")] = 0,
+    secrets_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="BIRTHLINK_SECRETS_FILE",
+            help="This installation's keys and secrets, made on first start "
+            "(default: beside the SQLite database, birthlink.secrets.env).",
+        ),
+    ] = None,
 ) -> None:
     """Everything in one process on embedded defaults (SQLite, in-process bus, sandbox)."""
     from birthlink.up import up as serve
 
-    _run(serve(host, port, demo=demo))
+    _run(serve(host, port, demo=demo, secrets_file=secrets_file))
 
 
 @app.command()
@@ -71,7 +99,9 @@ def gateway(host: Host = "127.0.0.1", port: Annotated[int, typer.Option()] = 800
     from gateway.bootstrap import bootstrap
     from gateway.settings import GatewaySettings
 
-    runtime = bootstrap(GatewaySettings())
+    settings = GatewaySettings()
+    _production("gateway", gateway=settings)
+    runtime = bootstrap(settings)
     app = create_app(runtime, roles=())
     # Open event streams (the tracking page) would hold a graceful shutdown: cut them.
     # No --proxy-headers: the app believes X-Forwarded-For only from BIRTHLINK_TRUSTED_PROXIES.
@@ -85,11 +115,10 @@ def gateway(host: Host = "127.0.0.1", port: Annotated[int, typer.Option()] = 800
     )
 
 
-async def _roles(*roles: Any) -> None:
+async def _roles(settings: "GatewaySettings", *roles: "Role") -> None:
     from gateway.bootstrap import bootstrap
-    from gateway.settings import GatewaySettings
 
-    runtime = bootstrap(GatewaySettings())
+    runtime = bootstrap(settings)
     if runtime.settings.metrics_port:
         prometheus_client.start_http_server(runtime.settings.metrics_port)
     await runtime.start(roles)
@@ -101,22 +130,30 @@ async def _roles(*roles: Any) -> None:
     await runtime.stop()
 
 
+def _gateway_settings(role: str) -> "GatewaySettings":
+    from gateway.settings import GatewaySettings
+
+    settings = GatewaySettings()
+    _production(role, gateway=settings)
+    return settings
+
+
 @app.command()
 def orchestrator() -> None:
     """Apply department replies and run the timers (retries, polling, deadlines)."""
-    _run(_roles("orchestrator", "timers", "dead_letters"))
+    _run(_roles(_gateway_settings("orchestrator"), "orchestrator", "timers", "dead_letters"))
 
 
 @app.command()
 def relay() -> None:
     """Publish the outbox to the broker."""
-    _run(_roles("relay"))
+    _run(_roles(_gateway_settings("relay"), "relay"))
 
 
 @app.command()
 def notifier() -> None:
     """Send the parents' text messages (through BIRTHLINK_SMS_URL)."""
-    _run(_roles("notifier"))
+    _run(_roles(_gateway_settings("notifier"), "notifier"))
 
 
 @app.command()
@@ -128,8 +165,10 @@ def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa 
     from bus.topology import Topology
     from contracts.sealing import Keyring
 
+    settings = AdapterSettings()
+    _production(f"adapter {department}", adapter=settings)
+
     async def run() -> None:
-        settings = AdapterSettings()
         if settings.metrics_port:  # circuit states, refused calls
             prometheus_client.start_http_server(settings.metrics_port)
         keyring = Keyring.parse(settings.bus_keys.get_secret_value())
@@ -165,12 +204,12 @@ def sandbox(
 @app.command()
 def migrate() -> None:
     """Bring the saga store's schema up to date."""
+    from birthlink.installation import operator_settings
     from gateway.bootstrap import database_for
-    from gateway.settings import GatewaySettings
     from gateway.store.migrate import migrate as run_migrations
 
     async def run() -> None:
-        db = database_for(GatewaySettings())
+        db = database_for(operator_settings())
         await run_migrations(db)
         await db.dispose()
 

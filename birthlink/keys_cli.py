@@ -1,5 +1,6 @@
 """`birthlink keys`: API keys (create, list, rotate, revoke), department
-callback secrets (rotate, revoke) and the data keys (rotate-data).
+callback secrets (rotate, revoke), the data keys (rotate-data), and a new
+installation's file of keys and secrets (init).
 
 Commands that make a secret print it once, as their last line, so that scripts
 can take it with `tail -1`.
@@ -9,10 +10,12 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
+from birthlink.installation import operator_settings
 from gateway.settings import GatewaySettings
 from gateway.store.db import Database
 
@@ -38,7 +41,7 @@ def _with_db(work: Callable[[Database, GatewaySettings], Awaitable[T]]) -> T:
     from gateway.store.migrate import migrate
 
     async def run() -> T:
-        settings = GatewaySettings()
+        settings = operator_settings()
         db = database_for(settings)
         try:
             await migrate(db)
@@ -166,6 +169,23 @@ def revoke(
         typer.echo(f"no active key or callback secret {prefix!r}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"revoked {prefix}")
+
+
+@keys_app.command("init")
+def init(
+    path: Annotated[Path, typer.Argument(help="The env file to write.")] = Path("birthlink.env"),
+) -> None:
+    """Write random keys and secrets for every setting that holds one (data keys,
+    bus keys, lookup key, each department's callback secret) to a new env file,
+    readable by its owner only: docker-compose.yml's `env_file`. Never overwrites."""
+    from birthlink.installation import generate, write_env_file
+
+    try:
+        write_env_file(path, generate())
+    except FileExistsError:
+        typer.echo(f"{path} exists: not overwritten (its keys may be in use)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"wrote {path}: keep it private and backed up; the data keys open the store")
 
 
 @keys_app.command("new-data-key")

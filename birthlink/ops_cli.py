@@ -15,10 +15,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from birthlink.installation import operator_settings
 from contracts.steps import BirthStatus, StepState
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.services.operators import Retried, retry_step
-from gateway.settings import GatewaySettings
 from gateway.store.tables import Birth
 from gateway.views import BirthFilter, birth_view, find_births, history_view
 from gateway.workers.deadletters import list_dead_letters, redrive
@@ -39,7 +39,7 @@ Operator = Annotated[
 
 def _with_runtime(work: Callable[[Runtime], Awaitable[T]]) -> T:
     async def run() -> T:
-        runtime = bootstrap(GatewaySettings())
+        runtime = bootstrap(operator_settings())
         try:
             return await work(runtime)
         except (OperationalError, ProgrammingError):

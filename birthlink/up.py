@@ -3,10 +3,17 @@
 The API, the tracking page, the orchestrator, relay and timers, the five
 adapters, and (unless departments are configured) the sandbox departments
 mounted at `/sandbox` of the same server.
+
+Keys and secrets: random ones of this installation, in an env file beside the
+SQLite database (`birthlink.installation`), made on the first start and read on
+every later one; the environment wins over the file. The sandbox signs its
+callbacks with the secrets the gateway checks.
 """
 
 import asyncio
 import os
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from rich.console import Console
@@ -14,12 +21,18 @@ from rich.console import Console
 from adapters._runtime.settings import AdapterSettings
 from adapters.registry import AdapterRuntime
 from birthlink.demo import run_demo
+from birthlink.installation import (
+    default_secrets_file,
+    development_settings,
+    gateway_settings,
+    load_or_create,
+)
 from birthlink.samples import DEMO_HOSPITAL
 from contracts.catalogue import BUILTIN_DEPARTMENTS
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.security.keys import create_key
-from gateway.settings import GatewaySettings
+from gateway.settings import GatewaySettings, database_url
 from sandbox.app import create_sandbox
 from sandbox.settings import SandboxSettings
 
@@ -45,6 +58,32 @@ def departments_configured() -> bool:
     return any(os.environ.get(n) for n in names)
 
 
+def _has_data(url: str) -> bool:
+    """Whether a SQLite database with something in it is already there."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    path = Path(str(parsed.database))
+    return path.is_file() and path.stat().st_size > 0
+
+
+def embedded_settings(secrets_file: Path | None = None) -> tuple[GatewaySettings, Path, bool]:
+    """The settings of `birthlink up`: the environment, and for the keys and
+    secrets it leaves unset this installation's file of random ones, made now
+    if there is none; that file, and whether it was made now.
+
+    A database from before that file was sealed under the development data key:
+    it stays second in the new file's ring, so that what it holds still opens."""
+    from_env = GatewaySettings()
+    path = secrets_file or default_secrets_file(from_env.database_url)
+    values, made = load_or_create(
+        path, keep_dev_data_key=not path.exists() and _has_data(from_env.database_url)
+    )
+    return gateway_settings(values), path, made
+
+
 def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, uvicorn.Server]:
     """The runtime with its companions, and a server for the app."""
     base = f"http://{host}:{port}"
@@ -54,13 +93,20 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
             update={"sms_url": f"{base}/sandbox/sms", "public_url": base}
         )
     runtime = bootstrap(settings)
-    adapter_settings = AdapterSettings()
+    # The adapters share the runtime's transport; the same bus keys all the same.
+    adapter_settings = AdapterSettings().model_copy(update={"bus_keys": settings.bus_keys})
     sandbox = None
     if not departments_configured():
         adapter_settings = adapter_settings.model_copy(
             update={"departments_url": f"{base}/sandbox"}
         )
-        sandbox = create_sandbox(SandboxSettings(gateway_url=base))
+        # The departments sign their callbacks with the secrets the gateway checks.
+        secrets: dict[str, Any] = {
+            f"{d}_secret": settings.department_secret(d)
+            for d in runtime.registry.departments
+            if f"{d}_secret" in SandboxSettings.model_fields
+        }
+        sandbox = create_sandbox(SandboxSettings(gateway_url=base, **secrets))
         runtime.companions.append(sandbox)
     adapters = AdapterRuntime(runtime.registry.departments, runtime.transport, adapter_settings)
     runtime.companions.append(AdaptersCompanion(adapters))
@@ -79,10 +125,17 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
     return runtime, uvicorn.Server(config)
 
 
-async def up(host: str, port: int, *, demo: int = 0, console: Console | None = None) -> None:
+async def up(
+    host: str,
+    port: int,
+    *,
+    demo: int = 0,
+    console: Console | None = None,
+    secrets_file: Path | None = None,
+) -> None:
     """Serve until interrupted; print where, a demo hospital key, and run a demo."""
     console = console or Console(soft_wrap=True)
-    settings = GatewaySettings()
+    settings, secrets_path, made = embedded_settings(secrets_file)
     runtime, server = assemble(settings, host, port)
     serving = asyncio.create_task(server.serve())
     while not server.started:
@@ -109,6 +162,11 @@ async def up(host: str, port: int, *, demo: int = 0, console: Console | None = N
     if not departments_configured():
         console.print(f"  sandbox:         {base}/sandbox/nhc/_sandbox/records")
     console.print(f"  demo hospital:   {DEMO_HOSPITAL['code']}  key: {key}")
+    kept = "made now; keep it private and backed up" if made else "this installation's"
+    console.print(f"  keys, secrets:   {secrets_path.resolve()}  ({kept})")
+    published = development_settings(settings, departments=runtime.registry.departments)
+    if published:  # set so in the environment, or kept for a database from before
+        console.print(f"  [yellow]published development values in use:[/] {', '.join(published)}")
     if demo:
         await run_demo(base, key, demo, console=console)
         console.print("Still serving; Ctrl-C to stop.")

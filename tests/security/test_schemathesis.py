@@ -27,6 +27,7 @@ from uuid import uuid4
 
 import pytest
 
+from birthlink.installation import SECRETS_FILE, generate
 from birthlink.samples import DEMO_HOSPITAL
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import Topology
@@ -103,6 +104,8 @@ async def gateway(
             stack.push_async_callback(rabbit.delete_topology)
             command = "up"
         env.update(LIMITS_RAISED)
+        # `gateway` refuses the development keys; `up` would keep its own file of them.
+        env.update(generate(), **{SECRETS_FILE: str(tmp_path / "secrets.env")})
         keys = await make_keys(env["BIRTHLINK_DATABASE_URL"], schema)
         sock = bound_socket()
         url = url_of(sock)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
 
+from birthlink.installation import generate
 from birthlink.samples import DEMO_HOSPITAL
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import Topology
@@ -87,6 +88,7 @@ async def deployment(logs: Path, *, later_delay_s: float = 1.0) -> AsyncIterator
             "BIRTHLINK_AMQP_PREFIX": prefix,
             "BIRTHLINK_DEPARTMENTS_URL": sandbox_url,
             "BIRTHLINK_LATER_DELAY_S": str(later_delay_s),
+            **generate(),  # the production roles refuse the development keys and secrets
         }
         await _run(env, "migrate")
         key = (await _run(env, "keys", "create", "--hospital", DEMO_HOSPITAL["code"])).split()[-1]

@@ -1,6 +1,10 @@
 """docker-compose.yml is written for users (no Docker engine here): parse it and
-check that it describes the production layout with real commands."""
+check that it describes the production layout with real commands, on keys and
+secrets from an env file the operator makes (`birthlink keys init`), never the
+development ones."""
 
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -8,9 +12,13 @@ import pytest
 import yaml
 from typer import _click as click
 from typer.main import get_command
+from typer.testing import CliRunner
 
 from birthlink.cli import app
+from birthlink.installation import development_settings, read_env_file, secret_names
+from bus.sealed import DEV_BUS_KEYS
 from contracts.catalogue import builtin_registry
+from gateway.settings import DEV_DATA_KEYS, GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -58,3 +66,36 @@ def test_the_layout_runs_each_role_and_an_adapter_per_department_of_the_registry
     for name in ("postgres", "rabbitmq", "gateway", "sandbox"):
         assert "healthcheck" in services[name], name
     assert services["gateway"]["environment"]["BIRTHLINK_AMQP_URL"].startswith("amqp://")
+
+
+def test_every_birthlink_service_takes_its_keys_from_the_env_file_the_operator_makes() -> None:
+    services = compose()["services"]
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name, service in services.items():
+        if "command" not in service:
+            continue
+        assert service.get("env_file") == ["birthlink.env"], name
+        for setting in secret_names():  # never a value written in the file itself
+            assert setting not in service.get("environment", {}), (name, setting)
+    for published in ("dev-", DEV_DATA_KEYS.split(":")[1], DEV_BUS_KEYS.split(":")[1]):
+        assert published not in text
+    assert "birthlink keys init birthlink.env" in text
+
+
+def test_keys_init_writes_an_env_file_the_production_roles_accept(tmp_path: Path) -> None:
+    path = tmp_path / "birthlink.env"
+
+    made = CliRunner().invoke(app, ["keys", "init", str(path)])
+    again = CliRunner().invoke(app, ["keys", "init", str(path)])
+
+    assert made.exit_code == 0, made.output
+    assert again.exit_code == 1
+    assert "not overwritten" in again.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    values = read_env_file(path)
+    assert set(values) == set(secret_names())
+    for value in values.values():  # compose reads NAME=value lines as they stand
+        assert re.fullmatch(r"[A-Za-z0-9_\-+/=:,]+", value), value
+    given: dict[str, Any] = {n.removeprefix("BIRTHLINK_").lower(): v for n, v in values.items()}
+    settings = GatewaySettings(**given)
+    assert development_settings(settings) == []

@@ -9,6 +9,7 @@ import pytest
 import uvicorn
 
 from birthlink import cli
+from birthlink.installation import generate
 from birthlink.up import assemble
 from gateway.settings import GatewaySettings
 
@@ -27,6 +28,8 @@ def test_birthlink_gateway_serves_without_uvicorns_proxy_headers(
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
     monkeypatch.setenv("BIRTHLINK_DATABASE_URL", str(tmp_path / "gateway.db"))
+    for name, value in generate().items():  # it refuses the development ones
+        monkeypatch.setenv(name, value)
 
     cli.gateway(host="127.0.0.1", port=8766)  # the command's body, without the CLI's logging
 

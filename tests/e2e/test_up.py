@@ -1,0 +1,137 @@
+"""`birthlink up` as a user runs it (issue 11, item 2): on its first start it makes
+this installation's keys and secrets and says where; births complete, the
+sandbox's callbacks signed with the generated secrets; a callback signed with
+the published development secret is refused; a second start reads the same
+file and still opens what the first one sealed, and points out a published value
+set in the environment."""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from birthlink.installation import read_env_file, secret_names
+from birthlink.samples import birth_event
+from tests.support.processes import BIRTHLINK
+from tests.support.servers import bound_socket, healthy, url_of, wait_for
+
+pytestmark = pytest.mark.e2e
+
+KEY = re.compile(r"demo hospital:\s+\S+\s+key: (\S+)")
+SECRETS = re.compile(r"keys, secrets:\s+(\S+)")
+
+
+async def start_up(
+    tmp_path: Path, log: Path, **extra: str
+) -> tuple[asyncio.subprocess.Process, str]:
+    """`birthlink up` in `tmp_path`, with no key or secret from the environment
+    but `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")} | extra
+    env.update(BIRTHLINK_DATABASE_URL=str(tmp_path / "birthlink.db"), BIRTHLINK_LATER_DELAY_S="0.3")
+    sock = bound_socket()
+    url = url_of(sock)
+    sock.close()
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            *BIRTHLINK,
+            "--console-logs",
+            "up",
+            "--port",
+            url.rsplit(":", 1)[1],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=out,
+        )
+
+    async def printed_key() -> bool:
+        if process.returncode is not None:
+            raise AssertionError((await asyncio.to_thread(log.read_text))[-3000:])
+        printed = await asyncio.to_thread(log.read_text)
+        return await healthy(url) and KEY.search(printed) is not None
+
+    await wait_for(printed_key, within=60, what="birthlink up")
+    return process, url
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def signed(secret: str, body: bytes) -> str:
+    t = int(time.time())
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+async def test_up_makes_its_own_secrets_completes_births_and_keeps_them_on_restart(
+    tmp_path: Path,
+) -> None:
+    process, url = await start_up(tmp_path, tmp_path / "first.log")
+    try:
+        printed = await asyncio.to_thread((tmp_path / "first.log").read_text)
+        path = Path(SECRETS.search(printed)[1])  # type: ignore[index]
+        assert path == tmp_path / "birthlink.secrets.env"
+        made = await asyncio.to_thread(path.read_bytes)
+        values = read_env_file(path)
+        assert set(values) == set(secret_names())
+        assert "dev-" not in made.decode()
+        assert "development values in use" not in printed
+
+        key = KEY.search(printed)[1]  # type: ignore[index]
+        async with httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as http:
+            posted = await http.post("/v1/births", json=birth_event())
+            assert posted.status_code == 202, posted.text
+            birth_id = posted.json()["birth_id"]
+
+            async def completed() -> bool:
+                status: str = (await http.get(f"/v1/births/{birth_id}")).json()["status"]
+                return status == "completed"
+
+            # Household registration and the card answer later, by signed callback.
+            await wait_for(completed, within=60, what="the birth completed")
+
+            body = json.dumps({"reference": "x", "status": "approved"}).encode()
+            forged = await http.post(
+                "/v1/callbacks/mps",
+                content=body,
+                headers={"X-Birthlink-Signature": signed("dev-mps-secret", body)},
+            )
+            assert forged.status_code == 401
+    finally:
+        await stop(process)
+
+    # The environment wins over the file; a published value is pointed out.
+    lookup = {"BIRTHLINK_LOOKUP_KEY": "dev-lookup-key"}
+    process, url = await start_up(tmp_path, tmp_path / "second.log", **lookup)
+    try:
+        printed = await asyncio.to_thread((tmp_path / "second.log").read_text)
+        assert Path(SECRETS.search(printed)[1]) == path  # type: ignore[index]
+        assert await asyncio.to_thread(path.read_bytes) == made
+        assert "published development values in use: BIRTHLINK_LOOKUP_KEY" in printed
+        key = KEY.search(printed)[1]  # type: ignore[index]
+        async with httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as http:
+            birth = (await http.get(f"/v1/births/{birth_id}")).json()
+            assert birth["status"] == "completed"  # opened under the same data keys
+            citizen = next(s for s in birth["steps"] if s["step"] == "household_registration")
+            assert citizen["output"]["citizen_id"]
+    finally:
+        await stop(process)
