@@ -16,7 +16,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -89,12 +89,27 @@ def processors(renderer: Any) -> list[Any]:
     ]
 
 
+class _Stderr:
+    """Standard error as it is when a line is written, not when logging was set
+    up: a test runner that swaps it and closes its own leaves no logger behind
+    writing to a closed file (structlog caches loggers)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(
     *, json: bool | None = None, level: str = "INFO", stream: TextIO | None = None
 ) -> None:
     """Set up structlog for this process, and send the standard library's
     records (uvicorn, SQLAlchemy, aio-pika, ...) through the same redaction."""
-    stream = stream or sys.stderr
+    stream = stream or cast(TextIO, _Stderr())
     if json is None:
         json = not stream.isatty()
     renderer: Any = (
