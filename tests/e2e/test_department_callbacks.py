@@ -103,8 +103,17 @@ async def test_forged_stale_unknown_and_repeated_callbacks_change_nothing(
         assert output["mailed_at"] == "2026-12-20"
         after = await snapshot(stack, birth_id)
         assert await callback(stack, made) == 204  # the same callback again
-        assert await callback(stack, {**made, "kh": "C00000000"}) == 204  # a late other answer
         assert await snapshot(stack, birth_id) == after
+        # A late other answer is taken in, never dropped in silence: the card
+        # keeps the first number, and operators read the contradiction.
+        assert await callback(stack, {**made, "kh": "C00000000"}) == 204
+        status, steps, history = await snapshot(stack, birth_id)
+        card = next(s for s in steps if s["step"] == "social_security_card")
+        assert (status, card["output"]["card_number"]) == ("completed", "C33010699")
+        assert card["last_error"] == (
+            "the department answered again, contradicting it (completed: card_number)"
+        )
+        assert history == after[2] + 1
 
 
 async def test_polling_completes_a_step_whose_callback_never_comes(
