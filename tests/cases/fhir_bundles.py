@@ -120,9 +120,9 @@ def twin(bundle: dict[str, Any], order: int, record_id: str) -> dict[str, Any]:
 
 
 def shifted(bundle: dict[str, Any], now: datetime, record_id: str) -> dict[str, Any]:
-    """The same birth an hour and a half ago (for a stack on the real clock)."""
+    """The same birth two hours ago (for a stack on the real clock)."""
     text = json.dumps(bundle, ensure_ascii=False)
-    born = now - timedelta(minutes=90)
+    born = now - timedelta(minutes=120)
     old = datetime.fromisoformat("2026-12-01T14:00:00+08:00")
     for minutes in (0, 50, 80, 95, 97, 100):
         moment = old + timedelta(minutes=minutes)
