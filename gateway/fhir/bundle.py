@@ -313,7 +313,8 @@ def parse_bundle(data: object) -> Bundle:
                 for err in exc.errors(include_url=False, include_input=False)[:20]
             ]
         ) from None
-    except (KeyError, TypeError, ValueError) as exc:  # the library's own checks
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # the library's own checks, some of which assume a string where JSON has a number
         raise refuse(
             "Bundle", "invalid_fhir", f"is not valid FHIR: {type(exc).__name__}", "不符合 FHIR 规范"
         ) from None
