@@ -20,6 +20,7 @@ contract problem, ``422``).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from fhir.resources.R4B.messageheader import MessageHeader
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.questionnaireresponse import (
     QuestionnaireResponse,
     QuestionnaireResponseItem,
@@ -50,7 +52,7 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from contracts.problems import FieldProblem
-from gateway.fhir.questionnaire import QUESTIONNAIRE_URL, field_type
+from gateway.fhir.questionnaire import QUESTIONNAIRE_URL, application_paths, field_type
 
 LOINC: Final = "http://loinc.org"
 V2_0203: Final = "http://terminology.hl7.org/CodeSystem/v2-0203"
@@ -62,6 +64,7 @@ VACCINE_SYSTEM: Final = "https://birthlink.example/fhir/CodeSystem/vaccine"
 BIRTH_TIME: Final = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 NATIONALITY: Final = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 MOTHER_PROFILE: Final = "Patient-mother-vr"
+HOSPITAL_CODE_SYSTEM: Final = "https://birthlink.example/fhir/sid/hospital-code"
 LIVE_BIRTH_REPORT: Final = "68998-4"
 
 BIRTH_WEIGHT: Final = "8339-4"
@@ -102,6 +105,12 @@ VACCINES: Final[dict[tuple[str, str], str]] = {
     (VACCINE_SYSTEM, "BCG"): "BCG",
 }
 GENDER: Final = {"male": "1", "female": "2", "other": "9", "unknown": "9"}
+# Measurements by LOINC: the contract field, and its units (UCUM) with their factor.
+QUANTITIES: Final[dict[str, tuple[str, dict[str, Decimal]]]] = {
+    BIRTH_WEIGHT: ("child.weight_g", {"g": Decimal(1), "kg": Decimal(1000)}),
+    GESTATIONAL_AGE: ("child.gestational_weeks", {"wk": Decimal(1), "d": 1 / Decimal(7)}),
+    BODY_LENGTH: ("child.length_cm", {"cm": Decimal(1), "mm": Decimal("0.1")}),
+}
 MOTHER_ROLES: Final = frozenset({"MTH", "NMTH"})
 FATHER_ROLES: Final = frozenset({"FTH", "NFTH"})
 # The types the mapping reads; entries of any other type are dropped unparsed.
@@ -176,11 +185,9 @@ class Mapped:
         if pointer in self.sources:
             return self.sources[pointer]
         dotted = ".".join(p for p in pointer.split("/") if p and not p.isdigit())
-        if self.questionnaire_at and field_type(dotted) is not None:
-            from gateway.fhir.questionnaire import application_paths
-
-            if any(dotted == p or dotted.startswith(p + ".") for p in application_paths()):
-                return f"{self.questionnaire_at}.repeat(item).where(linkId='{dotted}')"
+        asked = any(dotted == p or dotted.startswith(p + ".") for p in application_paths())
+        if self.questionnaire_at and field_type(dotted) is not None and asked:
+            return f"{self.questionnaire_at}.repeat(item).where(linkId='{dotted}')"
         parts = pointer.split("/")
         while len(parts) > 1:
             parts.pop()
@@ -289,8 +296,6 @@ def parse_bundle(data: object) -> Bundle:
             f"must be Bundle, not {str(kind)[:40]!r}",
             "必须是 Bundle",
         )
-    import copy
-
     pruned = copy.deepcopy(data)
     problems: list[tuple[str, FieldProblem]] = []
     _prune(pruned, "Bundle", problems)
@@ -489,22 +494,9 @@ def _observations(mapped: Mapped, index: _Index, child: Found, mother: Found | N
         codes = _loinc(obs.code)
         about_child = obs.subject is None or index.refers_to(obs.subject, child)
         about_mother = mother is not None and index.refers_to(obs.subject, mother)
-        quantity, at_q = obs.valueQuantity, f"{found.at}.valueQuantity.value"
-        if BIRTH_WEIGHT in codes and about_child and quantity is not None:
-            value = _number(quantity.value)
-            if value is not None and (quantity.code or quantity.unit) == "kg":
-                value = _number(Decimal(value) * 1000)
-            mapped.set("child.weight_g", value, at_q)
-        elif GESTATIONAL_AGE in codes and about_child and quantity is not None:
-            value = _number(quantity.value)
-            if value is not None and (quantity.code or quantity.unit) == "d":
-                value = int(value // 7)
-            mapped.set("child.gestational_weeks", value, at_q)
-        elif BODY_LENGTH in codes and about_child and quantity is not None:
-            value = _number(quantity.value)
-            if value is not None and (quantity.code or quantity.unit) == "mm":
-                value = float(Decimal(value) / 10)
-            mapped.set("child.length_cm", value, at_q)
+        measured = next((code for code in codes if code in QUANTITIES), None)
+        if measured is not None and about_child and obs.valueQuantity is not None:
+            _quantity(mapped, measured, obs.valueQuantity, found.at)
         elif (PLURALITY in codes and about_child and obs.valueInteger is not None) or (
             PLURALITY_OF_MOTHER in codes
             and (about_mother or about_child)
@@ -512,6 +504,28 @@ def _observations(mapped: Mapped, index: _Index, child: Found, mother: Found | N
             and not mapped.has("child.plurality")
         ):
             mapped.set("child.plurality", obs.valueInteger, f"{found.at}.valueInteger")
+
+
+def _quantity(mapped: Mapped, loinc: str, quantity: Quantity, at: str) -> None:
+    """A measurement in one of the units its field takes, converted (UCUM codes)."""
+    path, units = QUANTITIES[loinc]
+    unit = quantity.code or quantity.unit or next(iter(units))
+    if unit not in units:
+        names = ", ".join(units)
+        mapped.problem(
+            f"{at}.valueQuantity.code",
+            "/" + path.replace(".", "/"),
+            "not_allowed",
+            f"the unit must be one of {names}",
+            f"单位必须是以下之一：{names}",
+        )
+        return
+    if quantity.value is None:
+        return
+    value = quantity.value * units[unit]
+    if path == "child.gestational_weeks":
+        value = value.to_integral_value(rounding="ROUND_FLOOR")  # completed weeks
+    mapped.set(path, _number(value), f"{at}.valueQuantity.value")
 
 
 def _immunizations(mapped: Mapped, index: _Index, child: Found) -> None:
@@ -744,7 +758,9 @@ def _hospital(
         mapped.sources["/hospital"] = composition.at + ".custodian" if composition else "Bundle"
         return
     mapped.sources["/hospital"] = org.at
-    ident = next(((i, x) for i, x in enumerate(org.resource.identifier or []) if x.value), None)
+    idents = [(i, x) for i, x in enumerate(org.resource.identifier or []) if x.value]
+    ours = [(i, x) for i, x in idents if x.system == HOSPITAL_CODE_SYSTEM]
+    ident = (ours or idents)[0] if idents else None
     if ident is not None:
         mapped.set("hospital.code", ident[1].value, f"{org.at}.identifier[{ident[0]}].value")
     else:

@@ -8,6 +8,7 @@ birth (by its id), ``owner`` the department.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from fhir.resources.R4B.bundle import Bundle
@@ -49,8 +50,6 @@ def _output(key: str, value: object) -> dict[str, Any]:
         return {**kind, "valueInteger": value}
     if isinstance(value, str):
         return {**kind, "valueString": value}
-    import json
-
     return {**kind, "valueString": json.dumps(value, ensure_ascii=False, sort_keys=True)}
 
 

@@ -371,3 +371,57 @@ async def test_a_likely_duplicate_is_409_naming_the_birth(gateway: Gateway) -> N
     assert first.json()["birth_id"] in issue["diagnostics"]
     answer(again, "duplicate_of_checked", {"valueBoolean": True})
     assert (await post(gateway, again)).status_code == 202
+
+
+def _observation(bundle: dict[str, Any], loinc: str) -> dict[str, Any]:
+    return next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == loinc
+    )
+
+
+def test_measurements_in_other_ucum_units_are_converted() -> None:
+    bundle = example()
+    _observation(bundle, "8339-4")["valueQuantity"] = {"value": 3.35, "code": "kg"}
+    _observation(bundle, "11884-4")["valueQuantity"] = {"value": 275, "code": "d"}
+    _observation(bundle, "89269-5")["valueQuantity"] = {"value": 505, "code": "mm"}
+    child = from_fhir(bundle)["child"]
+    assert (child["weight_g"], child["gestational_weeks"], child["length_cm"]) == (3350, 39, 50.5)
+
+
+async def test_a_unit_the_field_does_not_take_is_refused_at_the_unit(gateway: Gateway) -> None:
+    bundle = example()
+    _observation(bundle, "8339-4")["valueQuantity"] = {"value": 7.4, "code": "[lb_av]"}
+    weight = next(
+        i for i, e in enumerate(bundle["entry"]) if e["resource"] is _observation(bundle, "8339-4")
+    )
+    (issue,) = await refused(gateway, bundle)
+    assert issue["expression"] == [f"Bundle.entry[{weight}].resource.valueQuantity.code"]
+    assert code_of(issue) == "not_allowed"
+
+
+def test_the_hospital_code_is_the_identifier_of_birthlink_s_system_when_there_are_several() -> None:
+    bundle = example()
+    bundle["entry"][ORGANIZATION]["resource"]["identifier"].insert(
+        0, {"system": "urn:oid:2.16.156.10011.0.9.1", "value": "PDY000123"}
+    )
+    assert from_fhir(bundle)["hospital"]["code"] == CODE
+
+
+async def test_a_missing_measurement_points_where_it_is_looked_for(gateway: Gateway) -> None:
+    bundle = example()
+    bundle["entry"] = [
+        e
+        for e in bundle["entry"]
+        if not (
+            e["resource"]["resourceType"] == "Observation"
+            and e["resource"]["code"]["coding"][0]["code"] == "8339-4"
+        )
+    ]
+    (issue,) = await refused(gateway, bundle)
+    assert issue["expression"] == [
+        "Bundle.entry.resource.ofType(Observation).where(code.coding.code='8339-4')"
+    ]
+    assert issue["code"] == "required"
