@@ -82,7 +82,11 @@ async def birth_event_schema() -> dict[str, Any]:
     responses={
         202: {"description": "Accepted", "links": BIRTH_LINKS},
         200: {"description": "The same birth, posted again", "links": BIRTH_LINKS},
-        415: {"description": "The body is not sent as application/json"},
+        400: {
+            "description": "A FHIR body that is not a FHIR Bundle (docs/fhir.md)",
+            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+        },
+        415: {"description": "The body is not sent as application/json or application/fhir+json"},
     },
 )
 async def post_birth(
@@ -154,7 +158,23 @@ async def accept_event(
     )
 
 
-@router.get("/v1/births/{birth_id}", tags=["births"])
+@router.get(
+    "/v1/births/{birth_id}",
+    tags=["births"],
+    responses={
+        200: {
+            "content": {
+                "application/fhir+json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "With Accept: application/fhir+json, a searchset "
+                        "Bundle of one Task per step (docs/fhir.md)",
+                    }
+                }
+            }
+        }
+    },
+)
 async def get_birth(
     request: Request, birth_id: BirthId, runtime: RuntimeDep, principal: PrincipalDep
 ) -> Any:

@@ -94,12 +94,13 @@ def _item(path: str, info: FieldInfo, *, required: bool) -> dict[str, Any]:
     inner, repeats = _unwrap(info.annotation)
     item: dict[str, Any] = {
         "linkId": path,
-        "text": info.description or path.rsplit(".", 1)[-1].replace("_", " "),
+        "text": f"{path}: {info.description}" if info.description else path,
         "required": required,
     }
     if repeats:
         item["repeats"] = True
     if isinstance(inner, type) and issubclass(inner, BaseModel):
+        item["text"] = info.description or (inner.__doc__ or path).strip().splitlines()[0]
         item["type"] = "group"
         item["item"] = [
             _item(f"{path}.{name}", sub, required=sub.is_required())
