@@ -104,6 +104,45 @@ def without_father(bundle: dict[str, Any]) -> dict[str, Any]:
     return bundle
 
 
+def with_ignored_resources(bundle: dict[str, Any]) -> dict[str, Any]:
+    """More of what real documents carry and the contract does not need: other
+    resource types, an R4 type R4B dropped, other LOINC codes, an unknown one."""
+    child = bundle["entry"][CHILD]["fullUrl"]
+    loinc = "http://loinc.org"
+    extra: list[dict[str, Any]] = [
+        {"resourceType": "Practitioner", "name": [{"family": "张", "given": ["医生"]}]},
+        {"resourceType": "Location", "name": "产房 3"},
+        {"resourceType": "Medication", "code": {"text": "维生素K1"}},
+        {
+            "resourceType": "DocumentReference",
+            "status": "current",
+            "content": [
+                {"attachment": {"contentType": "application/pdf", "url": "http://x/1.pdf"}}
+            ],
+        },
+        {"resourceType": "MedicinalProduct", "name": [{"productName": "乙肝疫苗"}]},
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "subject": {"reference": child},
+            "code": {"coding": [{"system": loinc, "code": "99999-9"}]},
+            "valueQuantity": {"value": 12, "unit": "kg"},
+        },
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "subject": {"reference": child},
+            "code": {"coding": [{"system": loinc, "code": "9272-6", "display": "1 minute Apgar"}]},
+            "valueInteger": 8,
+        },
+    ]
+    bundle["entry"] += [
+        {"fullUrl": f"urn:uuid:0e0e0e0e-0000-4000-8000-{i:012d}", "resource": r}
+        for i, r in enumerate(extra)
+    ]
+    return bundle
+
+
 def twin(bundle: dict[str, Any], order: int, record_id: str) -> dict[str, Any]:
     """One of twins: plurality 2, this child's birth order, its own record id."""
     bundle["identifier"]["value"] = record_id

@@ -15,6 +15,7 @@ from tests.cases.fhir_bundles import (
     post_kwargs,
     shifted,
     twin,
+    with_ignored_resources,
     without_father,
 )
 from tests.support.stack import Stack
@@ -70,7 +71,7 @@ async def test_the_example_bundle_completes_and_reads_back_as_completed_tasks(
         assert records[0]["requests"] == 1
 
 
-async def test_twins_as_document_and_message_and_a_birth_with_no_father_all_complete(
+async def test_twins_as_document_and_message_no_father_and_a_noisy_document_all_complete(
     stack: Stack,
 ) -> None:
     now = datetime.now(UTC)
@@ -78,13 +79,14 @@ async def test_twins_as_document_and_message_and_a_birth_with_no_father_all_comp
         shifted(twin(example(), 1, "FHIR-TWIN-1"), now, "FHIR-TWIN-1"),
         as_message(shifted(twin(example(), 2, "FHIR-TWIN-2"), now, "FHIR-TWIN-2")),
         shifted(without_father(example()), now - timedelta(hours=5), "FHIR-NOFATHER-1"),
+        shifted(with_ignored_resources(example()), now - timedelta(hours=9), "FHIR-NOISY-1"),
     ]
     posted = await asyncio.gather(*(post(stack, b) for b in bundles))
-    assert [p.status_code for p in posted] == [202, 202, 202], [p.text for p in posted]
+    assert [p.status_code for p in posted] == [202] * 4, [p.text for p in posted]
     births = await asyncio.gather(
         *(stack.wait_until_final(p.json()["birth_id"], within=90) for p in posted)
     )
-    assert [b["status"] for b in births] == ["completed"] * 3
+    assert [b["status"] for b in births] == ["completed"] * 4
     ids = [
         output(
             next(
@@ -96,4 +98,4 @@ async def test_twins_as_document_and_message_and_a_birth_with_no_father_all_comp
         )
         for b in births
     ]
-    assert len(set(ids)) == 3
+    assert len(set(ids)) == 4

@@ -29,6 +29,7 @@ from tests.cases.fhir_bundles import (
     example,
     post_kwargs,
     twin,
+    with_ignored_resources,
     without_father,
 )
 from tests.support.gateway import Gateway, running_gateway
@@ -161,47 +162,7 @@ async def test_a_birth_with_no_father(gateway: Gateway) -> None:
 async def test_resources_the_contract_does_not_need_and_unknown_loinc_codes_are_ignored(
     gateway: Gateway,
 ) -> None:
-    bundle = example()
-    child = bundle["entry"][CHILD]["fullUrl"]
-    extra = [
-        {"resourceType": "Practitioner", "name": [{"family": "张", "given": ["医生"]}]},
-        {"resourceType": "Location", "name": "产房 3"},
-        {"resourceType": "Medication", "code": {"text": "维生素K1"}},
-        {
-            "resourceType": "DocumentReference",
-            "status": "current",
-            "content": [
-                {"attachment": {"contentType": "application/pdf", "url": "http://x/1.pdf"}}
-            ],
-        },
-        # An R4 resource type R4B no longer has: still only ignored.
-        {"resourceType": "MedicinalProduct", "name": [{"productName": "乙肝疫苗"}]},
-        {
-            "resourceType": "Observation",
-            "status": "final",
-            "subject": {"reference": child},
-            "code": {"coding": [{"system": "http://loinc.org", "code": "99999-9"}]},
-            "valueQuantity": {"value": 12, "unit": "kg"},
-        },
-        {
-            "resourceType": "Observation",
-            "status": "final",
-            "subject": {"reference": child},
-            "code": {
-                "coding": [
-                    {
-                        "system": "http://loinc.org",
-                        "code": "9272-6",
-                        "display": "1 minute Apgar Score",
-                    }
-                ]
-            },
-            "valueInteger": 8,
-        },
-    ]
-    bundle["entry"] += [
-        {"fullUrl": f"urn:uuid:extra-{i}", "resource": r} for i, r in enumerate(extra)
-    ]
+    bundle = with_ignored_resources(example())
     assert from_fhir(bundle) == from_fhir(example())
     assert (await post(gateway, bundle)).status_code == 202
 
