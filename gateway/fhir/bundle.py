@@ -701,17 +701,14 @@ def _role(index: _Index, child: Found, roles: frozenset[str]) -> list[Found]:
     ]
 
 
+def _has_profile(resource: Any, name: str) -> bool:
+    meta = resource.meta
+    return meta is not None and any(name in str(p) for p in meta.profile or [])
+
+
 def _mother(mapped: Mapped, index: _Index, child: Found) -> Found | None:
     patients = [f for f in index.of(Patient) if f.resource is not child.resource]
-    profiled = (
-        [
-            f
-            for f in patients
-            if any(MOTHER_PROFILE in str(p) for p in (f.resource.meta.profile or []))
-        ]
-        if patients
-        else []
-    )
+    profiled = [f for f in patients if _has_profile(f.resource, MOTHER_PROFILE)]
     mothers = profiled or [
         f
         for f in patients

@@ -386,3 +386,25 @@ async def test_a_missing_measurement_points_where_it_is_looked_for(gateway: Gate
         "Bundle.entry.resource.ofType(Observation).where(code.coding.code='8339-4')"
     ]
     assert issue["code"] == "required"
+
+
+def test_a_mother_without_meta_is_still_found_as_the_other_patient() -> None:
+    bundle = example()
+    del bundle["entry"][MOTHER]["resource"]["meta"]
+    assert from_fhir(bundle) == from_fhir(example())
+
+
+def test_a_mother_named_only_as_a_related_person_of_the_child() -> None:
+    bundle = example()
+    mother = bundle["entry"][MOTHER]["resource"]
+    mother["resourceType"] = "RelatedPerson"
+    mother["patient"] = {"reference": bundle["entry"][CHILD]["fullUrl"]}
+    mother["relationship"] = [
+        {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "NMTH"}
+            ]
+        }
+    ]
+    del mother["meta"]
+    assert from_fhir(bundle) == from_fhir(example())
