@@ -5,6 +5,7 @@ and then takes exactly the JSON path: the contract's validation, the hospital
 check, and intake (duplicate rule, idempotency, saga). Every error of that path is
 answered as an OperationOutcome; nothing is stored on error."""
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -107,9 +108,15 @@ async def post_fhir_birth(
     if problems:
         return fhir_response(outcome(problems), 422)
     try:
-        return await accept(runtime, principal, event, mapped.data)
+        answer = await accept(runtime, principal, event, mapped.data)
     except ProblemError as exc:
         return _problem_outcome(exc, mapped.expression)
+    body = json.loads(bytes(answer.body))
+    if body.get("notes"):  # what was accepted in another form: where, in the Bundle
+        for note in body["notes"]:
+            note["expression"] = mapped.expression(note["pointer"])
+        answer = JSONResponse(body, status_code=answer.status_code, headers=answer.headers)
+    return answer
 
 
 @router.get(QUESTIONNAIRE_PATH, tags=["fhir"])

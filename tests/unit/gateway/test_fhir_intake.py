@@ -408,3 +408,16 @@ def test_a_mother_named_only_as_a_related_person_of_the_child() -> None:
     ]
     del mother["meta"]
     assert from_fhir(bundle) == from_fhir(example())
+
+
+async def test_a_name_accepted_in_another_form_is_noted_at_its_place_in_the_bundle(
+    gateway: Gateway,
+) -> None:
+    bundle = example()
+    bundle["entry"][MOTHER]["resource"]["name"] = [{"use": "official", "text": "阿依古丽•买买提"}]
+    answer_ = await post(gateway, bundle)
+    assert answer_.status_code == 202, answer_.text
+    (note,) = answer_.json()["notes"]
+    assert note["pointer"] == "/mother/name"
+    assert note["value"] == "阿依古丽·买买提"
+    assert note["expression"] == f"Bundle.entry[{MOTHER}].resource.name[0].text"
