@@ -5,7 +5,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api import births, callbacks, corrections, health, operators, problems, tracking
+from gateway.api import (
+    births,
+    callbacks,
+    corrections,
+    fhir,
+    health,
+    operators,
+    problems,
+    tracking,
+)
 from gateway.api.hostile import RefuseControlCharacters
 from gateway.bootstrap import ALL_ROLES, Role, Runtime
 
@@ -31,7 +40,7 @@ def create_app(runtime: Runtime, *, roles: tuple[Role, ...] = ALL_ROLES) -> Fast
     problems.install(app)
     app.add_middleware(RefuseControlCharacters)
     tracking.install(app, runtime.settings)  # the wrong-try counter and the page (/track)
-    for router in (births.router, tracking.router, callbacks.router, health.router):
+    for router in (births.router, fhir.router, tracking.router, callbacks.router, health.router):
         app.include_router(router)
     app.include_router(corrections.router)
     app.include_router(operators.router)

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from contracts.birth import BirthEvent
 from contracts.problems import (
     BirthEventInvalid,
     birth_event_json_schema,
@@ -20,7 +21,11 @@ from gateway.api.deps import (
     read_json,
     visible_birth,
 )
+from gateway.api.fhir import fhir_response, is_fhir, post_fhir_birth, wants_fhir
 from gateway.api.problems import ProblemError, invalid_event
+from gateway.bootstrap import Runtime
+from gateway.fhir.tasks import task_bundle
+from gateway.security.keys import Principal
 from gateway.services.intake import accept
 from gateway.views import birth_view, history_view, links
 
@@ -29,7 +34,12 @@ router = APIRouter()
 BIRTH_EVENT_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "/v1/schemas/birth-event.json"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": "/v1/schemas/birth-event.json"}},
+            "application/fhir+json": {
+                "schema": {"type": "object", "description": "A FHIR R4/R4B Bundle (docs/fhir.md)"}
+            },
+        },
     }
 }
 
@@ -72,7 +82,11 @@ async def birth_event_schema() -> dict[str, Any]:
     responses={
         202: {"description": "Accepted", "links": BIRTH_LINKS},
         200: {"description": "The same birth, posted again", "links": BIRTH_LINKS},
-        415: {"description": "The body is not sent as application/json"},
+        400: {
+            "description": "A FHIR body that is not a FHIR Bundle (docs/fhir.md)",
+            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+        },
+        415: {"description": "The body is not sent as application/json or application/fhir+json"},
     },
 )
 async def post_birth(
@@ -82,11 +96,21 @@ async def post_birth(
     in another form, a name's middle dot), or every wrong field named."""
     if principal.role != "hospital":
         raise ProblemError(403, "Only hospitals post births")
+    if is_fhir(request):  # a FHIR Bundle (SPEC §12): mapped, then the same path
+        return await post_fhir_birth(request, runtime, principal, accept_event)
     data = await read_json(request, runtime.settings.max_body_bytes)
     try:
         event = parse_birth_event(data, now=runtime.clock.now())
     except BirthEventInvalid as invalid:
         raise invalid_event(invalid, "Invalid birth event") from None
+    return await accept_event(runtime, principal, event, data)
+
+
+async def accept_event(
+    runtime: Runtime, principal: Principal, event: BirthEvent, data: Any
+) -> JSONResponse:
+    """A valid event of this hospital through intake: the answer, or a ProblemError
+    (JSON and FHIR posts alike)."""
     if event.hospital.code != principal.hospital_code:
         raise ProblemError(
             403,
@@ -134,14 +158,34 @@ async def post_birth(
     )
 
 
-@router.get("/v1/births/{birth_id}", tags=["births"])
+@router.get(
+    "/v1/births/{birth_id}",
+    tags=["births"],
+    responses={
+        200: {
+            "content": {
+                "application/fhir+json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "With Accept: application/fhir+json, a searchset "
+                        "Bundle of one Task per step (docs/fhir.md)",
+                    }
+                }
+            }
+        }
+    },
+)
 async def get_birth(
-    birth_id: BirthId, runtime: RuntimeDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    """The birth: status, each step, versions."""
+    request: Request, birth_id: BirthId, runtime: RuntimeDep, principal: PrincipalDep
+) -> Any:
+    """The birth: status, each step, versions; with `Accept: application/fhir+json`, a
+    searchset Bundle of one FHIR Task per step (docs/fhir.md)."""
     birth = await visible_birth(runtime, principal, birth_id)
     async with runtime.db.read() as session:
-        return await birth_view(session, runtime.registry, birth)
+        view = await birth_view(session, runtime.registry, birth)
+    if wants_fhir(request):
+        return fhir_response(task_bundle(view, runtime.registry))
+    return view
 
 
 @router.get("/v1/births/{birth_id}/history", tags=["births"])

@@ -8,7 +8,11 @@ generates from the OpenAPI document, so that its run covers their classes too.
   or the body nested past the gateway's depth limit;
 - posted births: also valid sample events of the demo hospital (the key the
   run uses), so that births are accepted and the stateful phase can follow the
-  links of the answer (birth_id, tracking_code) to the operations on a birth.
+  links of the answer (birth_id, tracking_code) to the operations on a birth;
+  and the documented FHIR Bundle of the same hospital, its birth moved to a
+  random recent time under a random record id (docs/fhir.md). Either is sent
+  under either media type the operation declares (JSON or FHIR JSON), so some
+  valid bodies arrive as the other kind and are refused without a 5xx.
 
 Every generated case is kept or changed at random, so schemathesis' own
 values still get through. The module runs in schemathesis' process only.
@@ -16,6 +20,7 @@ values still get through. The module runs in schemathesis' process only.
 
 import random
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import schemathesis
@@ -23,6 +28,7 @@ from hypothesis import strategies as st
 from schemathesis import HookContext
 
 from birthlink.samples import birth_event
+from tests.cases.fhir_bundles import example, shifted
 from tests.cases.hostile_http import aware_times, leaf_paths
 
 # Let this process (the client) write numbers longer than Python converts by default.
@@ -97,9 +103,19 @@ def flatmap_body(context: HookContext, body: Any) -> st.SearchStrategy[Any]:
     )
     deep = st.integers(17, 500).map(_nested)  # the client's encoder recurses too
     if _is(context, "POST", "/v1/births"):
-        valid = st.integers(0, 2**32).map(lambda seed: birth_event(random.Random(seed)))
+        valid = st.one_of(
+            st.integers(0, 2**32).map(lambda seed: birth_event(random.Random(seed))),
+            st.integers(0, 2**32).map(_fhir_bundle),
+        )
         return st.one_of(valid, st.one_of(st.just(body), huge, deep))  # half of them valid
     return st.one_of(st.just(body), huge, deep)
+
+
+def _fhir_bundle(seed: int) -> dict[str, Any]:
+    """The documented Bundle, born at a random moment of the last 300 days."""
+    rng = random.Random(seed)
+    born_before = datetime.now(UTC) - timedelta(minutes=rng.randint(0, 300 * 24 * 60))
+    return shifted(example(), born_before, f"ST-{seed}")
 
 
 def _copy(body: Any) -> Any:

@@ -12,10 +12,12 @@ from tests.support.gateway import running_gateway
 
 MINE, OTHER = DEMO_HOSPITAL["code"], "H11010500002"
 
-# Open to anyone: the schema, health and metrics; parents prove themselves with
-# the verification, departments with the signature (tested elsewhere).
+# Open to anyone: the schema and the FHIR Questionnaire, health and metrics;
+# parents prove themselves with the verification, departments with the
+# signature (tested elsewhere).
 PUBLIC = {
     ("get", "/v1/schemas/birth-event.json"),
+    ("get", "/v1/fhir/Questionnaire/birth-application"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
