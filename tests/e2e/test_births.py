@@ -224,3 +224,33 @@ async def test_a_birth_reported_more_than_a_year_late_goes_to_the_counter(stack:
     assert "more than a year after the birth" in reason
     assert "household register" in reason
     assert await stack.records("mps") == []
+
+
+async def test_without_a_chinese_parent_the_hukou_and_what_needs_it_do_not_apply(
+    stack: Stack,
+) -> None:
+    """Not an error (issue 11): the child gets the certificate and the vaccination
+    record; public security, insurance and the card are never asked."""
+    event = birth_event(random.Random(72))
+    event.pop("father", None)
+    event["household"]["register_with"] = "mother"
+    event["mother"].update(
+        id_type="passport", id_number="E12345678", nationality="RUS", ethnicity=None
+    )
+    posted = await stack.post(event)
+    assert posted.status_code == 202, posted.text
+    birth = await stack.wait_until_final(posted.json()["birth_id"])
+    assert birth["status"] == "completed"
+    assert {s["step"]: s["state"] for s in birth["steps"]} == {
+        "birth_certificate": "completed",
+        "vaccination_record": "completed",
+        "household_registration": "not_applicable",
+        "medical_insurance": "not_applicable",
+        "social_security_card": "not_applicable",
+    }
+    assert (
+        "neither parent is a Chinese citizen"
+        in step_of(birth, "household_registration")["last_error"]
+    )
+    for department in ("mps", "nhsa", "hrss"):
+        assert await stack.records(department) == []
