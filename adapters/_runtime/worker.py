@@ -125,31 +125,31 @@ class AdapterWorker:
     async def handle(self, envelope: Envelope) -> None:
         """Handle one command envelope (the transport's handler: return acks, raise
         redelivers)."""
+        step = envelope.step or self._only_step()
         with bound_contextvars(
             birth_id=envelope.birth_id,
-            step=envelope.step or self._only_step(),
+            step=step,
             attempt=envelope.attempt,
             message_id=envelope.message_id,
             department=self.department,
         ):
             try:
                 command = parse_command(envelope)
-                reply = await self._run(envelope, command)
+                reply = await self._run(step, envelope.type, command)
                 answered = "submit" if command.action == "poll" else command.action
                 reply = reply.model_copy(
                     update={"command_id": envelope.message_id, "operation": answered}
                 )
-                await self._publish(envelope, reply)
+                await self._publish(envelope, step, reply)
             except Exception:
                 log.exception(f"adapter.{self.department}.failed", type=envelope.type)
                 raise
 
-    async def _run(self, envelope: Envelope, command: Command) -> StepReply:
-        step = envelope.step or self._only_step()
+    async def _run(self, step: str | None, command_type: str, command: Command) -> StepReply:
         if step not in self.steps:
             raise UnsupportedCommandError(f"step {step} is not done by {self.department}")
-        if command.action == "submit" and envelope.type != self.steps[step]:
-            raise UnsupportedCommandError(f"{self.department} does not handle {envelope.type!r}")
+        if command.action == "submit" and command_type != self.steps[step]:
+            raise UnsupportedCommandError(f"{self.department} does not handle {command_type!r}")
         handle = self._handlers[command.action]
         try:
             return await handle(command, step=step)
@@ -171,12 +171,12 @@ class AdapterWorker:
         """The step of a command that names none: the department's, if it does one."""
         return next(iter(self.steps)) if len(self.steps) == 1 else None
 
-    async def _publish(self, command: Envelope, reply: StepReply) -> None:
+    async def _publish(self, command: Envelope, step: str | None, reply: StepReply) -> None:
         envelope = Envelope(
             message_id=reply_message_id(command.message_id),
             type=REPLY_TYPES[reply.outcome],
             birth_id=command.birth_id,
-            step=command.step or self._only_step(),
+            step=step,
             attempt=command.attempt,
             traceparent=command.traceparent,
             data=reply.model_dump(mode="json"),
