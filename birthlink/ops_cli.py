@@ -20,7 +20,7 @@ from contracts.steps import BirthStatus, StepState
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.services.operators import Retried, retry_step
 from gateway.store.tables import Birth
-from gateway.views import BirthFilter, birth_view, find_births, history_view
+from gateway.views import BirthFilter, birth_view, history_view
 from gateway.workers.deadletters import list_dead_letters, redrive
 
 births_app = typer.Typer(help="Find, show and retry births.", no_args_is_help=True)
@@ -71,15 +71,7 @@ def births_list(
     query = BirthFilter(status, step_state, department, hospital)
 
     async def work(runtime: Runtime) -> list[dict[str, Any]]:
-        async with runtime.db.read() as session:
-            births, _ = await find_births(
-                session,
-                runtime.registry,
-                query,
-                limit=limit,
-                now=runtime.clock.now(),
-                near=runtime.settings.deadline_near,
-            )
+        births, _ = await runtime.find_births(query, limit=limit)
         return births
 
     for birth in _with_runtime(work):

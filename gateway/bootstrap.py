@@ -25,6 +25,7 @@ from gateway.settings import GatewaySettings
 from gateway.store import crypto
 from gateway.store.db import Database
 from gateway.store.migrate import migrate
+from gateway.views import BirthFilter, find_births
 from gateway.workers.deadletters import DeadLetterMover
 from gateway.workers.notifier import HttpSmsProvider, Notifier
 from gateway.workers.orchestrator import Orchestrator
@@ -80,6 +81,21 @@ class Runtime:
     def registry(self) -> Registry:
         """The deployment's steps."""
         return self.uow.plan.registry
+
+    async def find_births(
+        self, query: BirthFilter, *, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of births as operators (and hospitals, their own) list them;
+        the API and the CLI both ask here."""
+        async with self.db.read() as session:
+            return await find_births(
+                session,
+                self.registry,
+                query,
+                limit=limit,
+                now=self.clock.now(),
+                near=self.settings.deadline_near,
+            )
 
     async def start(self, roles: Iterable[Role] = ALL_ROLES, *, migrate_db: bool = True) -> None:
         """Migrate, connect, start companions, then run the roles."""

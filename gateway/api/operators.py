@@ -22,7 +22,7 @@ from gateway.api.problems import ProblemError
 from gateway.security.keys import Principal
 from gateway.services import operators
 from gateway.store.tables import DeadLetterRow
-from gateway.views import BirthFilter, Urgency, find_births, links
+from gateway.views import BirthFilter, Urgency, links
 from gateway.workers.deadletters import list_dead_letters, redrive
 
 router = APIRouter()
@@ -131,15 +131,7 @@ async def list_births(
         deadline=deadline,
         after=_decode_cursor(cursor) if cursor else None,
     )
-    async with runtime.db.read() as session:
-        births, more = await find_births(
-            session,
-            runtime.registry,
-            query,
-            limit=limit,
-            now=runtime.clock.now(),
-            near=runtime.settings.deadline_near,
-        )
+    births, more = await runtime.find_births(query, limit=limit)
     return {"births": births, "next_cursor": _encode_cursor(births[-1]) if more else None}
 
 
