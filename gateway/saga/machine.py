@@ -186,9 +186,11 @@ class Saga:
         policy: Policy,
         *,
         now: datetime | None = None,
+        source: dict[str, Any] | None = None,
     ) -> "Saga":
-        """A birth just accepted (`now`): first states, then start what can start."""
-        saga = cls(birth_id, event, BirthStatus.IN_PROGRESS, {}, plan, policy)
+        """A birth just accepted (`now`; `source`: as posted): first states, then
+        start what can start."""
+        saga = cls(birth_id, event, BirthStatus.IN_PROGRESS, {}, plan, policy, source=source)
         saga.transitions.append(Transition(None, None, BirthStatus.IN_PROGRESS.value, "accepted"))
         for step, (state, why) in plan.initial_states(event, now).items():
             saga.steps[step] = StepView(step, state, last_error=why, changed=True, new=True)

@@ -69,7 +69,7 @@ async def accept(
         if duplicate is not None:
             return _duplicate(duplicate, event)
     now = uow.clock.now()
-    saga = Saga.new(uuid4().hex, event, uow.plan, uow.policy, now=now)
+    saga = Saga.new(uuid4().hex, event, uow.plan, uow.policy, now=now, source=event_json)
     saga.advance(now)
     birth = NewBirth(
         id=saga.birth_id,
