@@ -13,7 +13,7 @@ Each command carries its own stable idempotency key and its `action`, which
 discriminates the `Command` union (`parse_command`).
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -87,11 +87,20 @@ def command_type(command: Command, submit_type: str) -> str:
     return types.get(command.action, REVOKE_TYPE)
 
 
+def action_of(envelope: Envelope) -> Action:
+    """What a command envelope asks: its `action`, or, for a command queued
+    before `action` was in the data, what its type says."""
+    action = envelope.data.get("action")
+    if action in get_args(Action):
+        return cast(Action, action)
+    return _ACTION_OF_TYPE.get(envelope.type, "submit")
+
+
 def parse_command(envelope: Envelope) -> Command:
     """The typed command an envelope carries (pydantic's ValidationError if none)."""
     data = envelope.data
     if "action" not in data:
-        data = {**data, "action": _ACTION_OF_TYPE.get(envelope.type, "submit")}
+        data = {**data, "action": action_of(envelope)}
     return _COMMAND.validate_python(data)
 
 

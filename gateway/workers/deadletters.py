@@ -32,7 +32,7 @@ from bus.topology import (
     department_queue,
 )
 from contracts.catalogue import BUILTIN_DEPARTMENTS
-from contracts.commands import AMEND_TYPE, POLL_TYPE, REVOKE_TYPE
+from contracts.commands import action_of, routing_key
 from contracts.envelope import Envelope
 from contracts.replies import REPLY_TYPES
 from gateway import metrics
@@ -43,7 +43,6 @@ from gateway.store.tables import Birth, DeadLetterRow, HistoryRow, OutboxRow, St
 log = structlog.get_logger()
 
 OUTCOME_OF_TYPE = {kind: outcome for outcome, kind in REPLY_TYPES.items()}
-ACTION_OF_TYPE = {POLL_TYPE: "poll", AMEND_TYPE: "amend", REVOKE_TYPE: "revoke"}
 
 
 class DeadLetterMover:
@@ -192,7 +191,7 @@ def route_of(queue: str, envelope: Envelope) -> tuple[str, str]:
     if queue == ORCHESTRATOR_QUEUE:  # bound to every key
         return RESULTS_EXCHANGE, f"redriven.{OUTCOME_OF_TYPE.get(envelope.type, 'redriven')}"
     department = queue.removeprefix(department_queue(""))
-    return COMMANDS_EXCHANGE, f"{department}.{ACTION_OF_TYPE.get(envelope.type, 'submit')}"
+    return COMMANDS_EXCHANGE, routing_key(department, action_of(envelope))
 
 
 async def note_in_history(
