@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -51,13 +52,16 @@ def _production(
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     json_logs: Annotated[bool | None, typer.Option("--json-logs/--console-logs")] = None,
 ) -> None:
+    ctx.obj = json_logs  # `up` may send the logs to a file instead
     logs.configure(json=json_logs)
 
 
 @app.command()
 def up(
+    ctx: typer.Context,
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     demo: Annotated[int, typer.Option(help="Post this many sample births once up.")] = 0,
@@ -69,11 +73,22 @@ def up(
             "(default: beside the SQLite database, birthlink.secrets.env).",
         ),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Stream the logs to the terminal too.")
+    ] = False,
 ) -> None:
-    """Everything in one process on embedded defaults (SQLite, in-process bus, sandbox)."""
+    """Everything in one process on embedded defaults (SQLite, in-process bus, sandbox).
+
+    On a terminal the logs go to a file (its path is printed) so that the
+    progress bar and the outcome table stay readable; `--verbose` streams them."""
+    from birthlink.up import log_file
     from birthlink.up import up as serve
 
-    _run(serve(host, port, demo=demo, secrets_file=secrets_file))
+    logged_to = None
+    if sys.stderr.isatty() and not verbose:
+        logged_to = log_file()
+        logs.configure(json=ctx.obj, stream=logged_to.open("a", buffering=1, encoding="utf-8"))
+    _run(serve(host, port, demo=demo, secrets_file=secrets_file, log_file=logged_to))
 
 
 @app.command()

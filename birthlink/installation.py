@@ -164,10 +164,16 @@ def default_secrets_file(database_url: str) -> Path:
     database (`birthlink.db`: `birthlink.secrets.env`), or in the working directory."""
     if os.environ.get(SECRETS_FILE):
         return Path(os.environ[SECRETS_FILE])
+    return beside_database(database_url, ".secrets.env")
+
+
+def beside_database(database_url: str, suffix: str) -> Path:
+    """`<database><suffix>` beside a SQLite database, else `birthlink<suffix>`
+    in the working directory."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database)).with_suffix(".secrets.env")
-    return Path("birthlink.secrets.env")
+        return Path(str(url.database)).with_suffix(suffix)
+    return Path("birthlink" + suffix)
 
 
 def load_or_create(

@@ -22,6 +22,7 @@ from adapters._runtime.settings import AdapterSettings
 from adapters.registry import AdapterRuntime
 from birthlink.demo import run_demo
 from birthlink.installation import (
+    beside_database,
     default_secrets_file,
     development_settings,
     gateway_settings,
@@ -56,6 +57,12 @@ def departments_configured() -> bool:
         f"BIRTHLINK_{d.upper()}_URL" for d in BUILTIN_DEPARTMENTS
     ]
     return any(os.environ.get(n) for n in names)
+
+
+def log_file() -> Path:
+    """Where `up` writes its logs on a terminal: beside the SQLite database
+    (`birthlink.db`: `birthlink.log`), or in the working directory."""
+    return beside_database(GatewaySettings().database_url, ".log").resolve()
 
 
 def _has_data(url: str) -> bool:
@@ -132,8 +139,10 @@ async def up(
     demo: int = 0,
     console: Console | None = None,
     secrets_file: Path | None = None,
+    log_file: Path | None = None,
 ) -> None:
-    """Serve until interrupted; print where, a demo hospital key, and run a demo."""
+    """Serve until interrupted; print where, a demo hospital key, and run a demo.
+    `log_file`: where the logs go, when not to the terminal."""
     console = console or Console(soft_wrap=True)
     settings, secrets_path, made = embedded_settings(secrets_file)
     runtime, server = assemble(settings, host, port)
@@ -164,6 +173,8 @@ async def up(
     console.print(f"  demo hospital:   {DEMO_HOSPITAL['code']}  key: {key}")
     kept = "made now; keep it private and backed up" if made else "this installation's"
     console.print(f"  keys, secrets:   {secrets_path.resolve()}  ({kept})")
+    if log_file is not None:
+        console.print(f"  logs:            {log_file}  (--verbose streams them here)")
     published = development_settings(settings, departments=runtime.registry.departments)
     if published:  # set so in the environment, or kept for a database from before
         console.print(f"  [yellow]published development values in use:[/] {', '.join(published)}")

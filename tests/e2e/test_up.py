@@ -135,3 +135,53 @@ async def test_up_makes_its_own_secrets_completes_births_and_keeps_them_on_resta
             assert citizen["output"]["citizen_id"]
     finally:
         await stop(process)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+LOG_LINE = re.compile(r"\[(debug|info|warning|error|critical)\s*\]|\"event\":")
+
+
+async def test_on_a_terminal_the_demo_stays_clean_and_the_logs_go_to_a_file(
+    tmp_path: Path,
+) -> None:
+    """`birthlink up --demo 3` on a terminal (a pseudo-terminal here): the progress
+    bar and the outcome table are not interleaved with log lines; the logs are in
+    the file whose path it prints."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")}
+    env.update(BIRTHLINK_DATABASE_URL=str(tmp_path / "birthlink.db"), TERM="xterm", COLUMNS="120")
+    sock = bound_socket()
+    port = url_of(sock).rsplit(":", 1)[1]
+    sock.close()
+    leader, follower = pty.openpty()
+    process = await asyncio.create_subprocess_exec(
+        *BIRTHLINK, "up", "--port", port, "--demo", "3",
+        env=env, cwd=tmp_path, stdin=follower, stdout=follower, stderr=follower,
+    )  # fmt: skip
+    os.close(follower)
+    screen = bytearray()
+
+    async def demo_ended() -> bool:
+        if process.returncode is not None:
+            raise AssertionError(screen.decode(errors="replace")[-3000:])
+        try:
+            screen.extend(await asyncio.to_thread(os.read, leader, 65536))
+        except OSError:  # the terminal closed
+            return False
+        return b"Still serving" in screen
+
+    try:
+        await wait_for(demo_ended, within=120, what="the demo's outcome table")
+    finally:
+        await stop(process)
+        os.close(leader)
+    text = ANSI.sub("", screen.decode(errors="replace"))
+    assert "birthlink is up" in text, text[-3000:]
+    assert "completed" in text, text[-3000:]
+    assert not LOG_LINE.search(text), text[-3000:]
+    logged = re.search(r"logs:\s+(\S+)", text)
+    assert logged is not None, text[-3000:]
+    lines = (await asyncio.to_thread(Path(logged.group(1)).read_text)).splitlines()
+    assert lines
+    assert all(json.loads(line)["event"] for line in lines)
