@@ -37,6 +37,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     AbstractRobustQueue,
 )
+from aiormq.abc import FieldTable
 from pydantic import ValidationError
 
 from bus.base import (
@@ -48,6 +49,7 @@ from bus.base import (
     Outgoing,
     Unroutable,
 )
+from bus.failover import RoundRobinConnection, node_urls
 from bus.logcontext import message_context
 from bus.topology import QueueSpec, Topology, dead_letter_queue
 from contracts.envelope import Envelope
@@ -183,6 +185,7 @@ class RabbitMQTransport:
                 return
             connection = await aio_pika.connect_robust(
                 self._url,
+                connection_class=RoundRobinConnection,
                 client_properties={"connection_name": self.connection_name},
                 reconnect_interval=self._reconnect_interval,
             )
@@ -364,12 +367,19 @@ class RabbitMQTransport:
                 yield channel
             return
         async with (
-            await aio_pika.connect(
-                self._url, client_properties={"connection_name": f"{self.connection_name}-admin"}
-            ) as connection,
+            await self._connect_to_a_node() as connection,
             connection.channel() as channel,
         ):
             yield channel
+
+    async def _connect_to_a_node(self) -> aio_pika.abc.AbstractConnection:
+        """A plain connection to the first node of the cluster that answers."""
+        *others, last = node_urls(self._url)
+        name: FieldTable = {"connection_name": f"{self.connection_name}-admin"}
+        for url in others:
+            with suppress(*_AMQP_FAILURES, OSError):
+                return await aio_pika.connect(url, client_properties=name)
+        return await aio_pika.connect(last, client_properties=name)
 
     async def _started(self) -> None:
         if self._connection is not None:

@@ -38,7 +38,7 @@ class GatewaySettings(BaseSettings):
 
     database_url: str = "birthlink.db"
     database_schema: str | None = None  # PostgreSQL: keep the tables in this schema
-    amqp_url: str | None = None
+    amqp_url: str | None = None  # several nodes of a cluster: their URLs, comma-separated
     amqp_prefix: str = ""  # prefix of every exchange and queue (several deployments, one broker)
     jurisdiction: str | None = None  # a 2-digit province code, e.g. "33"; None: everywhere
 

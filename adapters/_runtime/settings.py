@@ -26,7 +26,7 @@ class AdapterSettings(BaseSettings):
     http_timeout_s: float = 10
     retry_attempts: int = 3
     retry_max_wait_s: float = 2
-    amqp_url: str | None = None
+    amqp_url: str | None = None  # several nodes of a cluster: their URLs, comma-separated
     amqp_prefix: str = ""
     # Sealing of messages on the bus (bus.sealed), the same ring as the gateway's.
     bus_keys: SecretStr = SecretStr(DEV_BUS_KEYS)
