@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,7 @@ from bus.rabbitmq import RabbitMQTransport
 from bus.topology import Topology
 from contracts.catalogue import BUILTIN_DEPARTMENTS as DEPARTMENTS
 from tests.support.cli import run_birthlink
-from tests.support.servers import bound_socket, healthy, url_of, wait_for
+from tests.support.servers import free_port, healthy, wait_for
 from tests.support.stack import AMQP_URL, PG_DSN, postgres_schema
 
 BIRTHLINK = [sys.executable, "-m", "birthlink"]
@@ -29,12 +29,16 @@ class Deployment:
     """The processes of one deployment, and how to reach it."""
 
     env: dict[str, str]
-    gateway_url: str
+    gateway_urls: list[str]
     sandbox_url: str
     hospital_key: str
     logs: Path
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return self.gateway_urls[0]
 
     async def spawn(self, name: str, *args: str) -> None:
         self.commands[name] = args
@@ -68,43 +72,65 @@ async def _run(env: dict[str, str], *args: str) -> str:
 
 
 @asynccontextmanager
-async def deployment(logs: Path, *, later_delay_s: float = 1.0) -> AsyncIterator[Deployment]:
-    """Start every role as its own process; stop them all afterwards."""
+async def deployment(
+    logs: Path,
+    *,
+    later_delay_s: float = 1.0,
+    amqp_url: str = AMQP_URL,
+    database_url: str | None = None,
+    gateways: int = 1,
+    notifier: bool = False,
+    departments_via: Callable[[str], Awaitable[str]] | None = None,
+) -> AsyncIterator[Deployment]:
+    """Start every role as its own process; stop them all afterwards.
+
+    By default on the machine's broker and a fresh schema of its PostgreSQL;
+    `amqp_url`, `database_url`: elsewhere (a private cluster and server).
+    `gateways`: how many gateway processes; `notifier`: run the notifier too;
+    `departments_via`: given the sandbox's URL, the one the adapters call
+    (a proxy that adds faults)."""
     async with AsyncExitStack() as stack:
-        _, schema = await stack.enter_async_context(postgres_schema())
+        store = {"BIRTHLINK_DATABASE_URL": database_url or PG_DSN}
+        if database_url is None:
+            _, store["BIRTHLINK_DATABASE_SCHEMA"] = await stack.enter_async_context(
+                postgres_schema()
+            )
         prefix = f"p{uuid4().hex[:8]}."
-        topology = RabbitMQTransport(AMQP_URL, Topology(prefix=prefix))
+        topology = RabbitMQTransport(amqp_url, Topology(prefix=prefix))
         stack.push_async_callback(topology.delete_topology)
-        # Ports are picked now and released for the servers to bind.
-        gateway_sock, sandbox_sock = bound_socket(), bound_socket()
-        gateway_url, sandbox_url = url_of(gateway_sock), url_of(sandbox_sock)
-        gateway_sock.close()
-        sandbox_sock.close()
+        gateway_ports = [free_port() for _ in range(gateways)]
+        sandbox_url = f"http://127.0.0.1:{free_port()}"
+        departments_url = await departments_via(sandbox_url) if departments_via else sandbox_url
         env = {
             **os.environ,
-            "BIRTHLINK_DATABASE_URL": PG_DSN,
-            "BIRTHLINK_DATABASE_SCHEMA": schema,
-            "BIRTHLINK_AMQP_URL": AMQP_URL,
+            **store,
+            "BIRTHLINK_AMQP_URL": amqp_url,
             "BIRTHLINK_AMQP_PREFIX": prefix,
-            "BIRTHLINK_DEPARTMENTS_URL": sandbox_url,
+            "BIRTHLINK_DEPARTMENTS_URL": departments_url,
             "BIRTHLINK_LATER_DELAY_S": str(later_delay_s),
             **generate(),  # the production roles refuse the development keys and secrets
         }
         await _run(env, "migrate")
         key = (await _run(env, "keys", "create", "--hospital", DEMO_HOSPITAL["code"])).split()[-1]
-        deploy = Deployment(env, gateway_url, sandbox_url, key, logs)
+        gateway_urls = [f"http://127.0.0.1:{port}" for port in gateway_ports]
+        deploy = Deployment(env, gateway_urls, sandbox_url, key, logs)
         await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
         stack.push_async_callback(_stop_all, deploy)
-        port = gateway_url.rsplit(":", 1)[1]
-        await deploy.spawn("gateway", "gateway", "--port", port)
+        for i, port in enumerate(gateway_ports):
+            name = f"gateway-{i + 1}" if i else "gateway"
+            await deploy.spawn(name, "gateway", "--port", str(port))
         await deploy.spawn(
-            "sandbox", "sandbox", "--port", sandbox_url.rsplit(":", 1)[1], "--gateway", gateway_url
-        )
+            "sandbox", "sandbox", "--port", sandbox_url.rsplit(":", 1)[1],
+            "--gateway", gateway_urls[0],
+        )  # fmt: skip
         await deploy.spawn("relay", "relay")
         await deploy.spawn("orchestrator", "orchestrator")
+        if notifier:
+            await deploy.spawn("notifier", "notifier")
         for department in DEPARTMENTS:
             await deploy.spawn(f"adapter-{department}", "adapter", department)
-        await wait_for(lambda: healthy(gateway_url), within=30, what="gateway up")
+        for url in gateway_urls:
+            await wait_for(lambda u=url: healthy(u), within=30, what="gateway up")  # type: ignore[misc]
         await wait_for(lambda: healthy(sandbox_url), within=30, what="sandbox up")
         yield deploy
 

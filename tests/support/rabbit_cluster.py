@@ -20,14 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
-from tests.support.servers import bound_socket
-
-
-def free_port() -> int:
-    sock = bound_socket()
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
+from tests.support.servers import free_port
 
 
 @dataclass

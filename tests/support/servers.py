@@ -22,6 +22,13 @@ def bound_socket(port: int = 0) -> socket.socket:
     return sock
 
 
+def free_port() -> int:
+    """A loopback port free now, for a server of another process to bind."""
+    with bound_socket() as sock:
+        port: int = sock.getsockname()[1]
+    return port
+
+
 def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()
     return f"http://{host}:{port}"
