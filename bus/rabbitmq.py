@@ -20,11 +20,11 @@ RabbitMQ 3.10 facts this relies on (checked against the broker here):
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import aio_pika
 import aiormq
@@ -37,7 +37,6 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     AbstractRobustQueue,
 )
-from aiormq.abc import FieldTable
 from pydantic import ValidationError
 
 from bus.base import (
@@ -55,6 +54,7 @@ from bus.topology import QueueSpec, Topology, dead_letter_queue
 from contracts.envelope import Envelope
 
 log = structlog.get_logger(__name__)
+_C = TypeVar("_C")
 
 # What a publish, ack or cancel raises when the broker or the connection fails it.
 _AMQP_FAILURES = (
@@ -183,12 +183,7 @@ class RabbitMQTransport:
                 raise NotConfirmedError("the RabbitMQ transport is closed")
             if self._connection is not None:
                 return
-            connection = await aio_pika.connect_robust(
-                self._url,
-                connection_class=RoundRobinConnection,
-                client_properties={"connection_name": self.connection_name},
-                reconnect_interval=self._reconnect_interval,
-            )
+            connection = await self._connect_robust()
             try:
                 async with connection.channel() as channel:
                     await declare_topology(channel, self.topology)
@@ -205,6 +200,26 @@ class RabbitMQTransport:
             self._connection = connection
             self._publish_channel = publish_channel
             log.info("bus.connected", connection_name=self.connection_name)
+
+    async def _connect_robust(self) -> AbstractRobustConnection:
+        """A robust connection over the cluster's nodes (it fails over by itself
+        once connected; a first connection that fails it does not retry)."""
+        return await self._on_a_node(
+            lambda nodes: aio_pika.connect_robust(
+                ",".join(nodes),
+                connection_class=RoundRobinConnection,
+                client_properties={"connection_name": self.connection_name},
+                reconnect_interval=self._reconnect_interval,
+            )
+        )
+
+    async def _on_a_node(self, connect: Callable[[list[str]], Awaitable[_C]]) -> _C:
+        """`connect(nodes)` with each node of the cluster first in turn, until one answers."""
+        nodes = node_urls(self._url)
+        for turn in range(len(nodes) - 1):
+            with suppress(*_AMQP_FAILURES, OSError):
+                return await connect(nodes[turn:] + nodes[:turn])
+        return await connect(nodes[-1:] + nodes[:-1])
 
     async def ready(self) -> bool:
         """Whether we are connected to the broker now (False while reconnecting)."""
@@ -367,19 +382,14 @@ class RabbitMQTransport:
                 yield channel
             return
         async with (
-            await self._connect_to_a_node() as connection,
+            await self._on_a_node(
+                lambda nodes: aio_pika.connect(
+                    nodes[0], client_properties={"connection_name": f"{self.connection_name}-admin"}
+                )
+            ) as connection,
             connection.channel() as channel,
         ):
             yield channel
-
-    async def _connect_to_a_node(self) -> aio_pika.abc.AbstractConnection:
-        """A plain connection to the first node of the cluster that answers."""
-        *others, last = node_urls(self._url)
-        name: FieldTable = {"connection_name": f"{self.connection_name}-admin"}
-        for url in others:
-            with suppress(*_AMQP_FAILURES, OSError):
-                return await aio_pika.connect(url, client_properties=name)
-        return await aio_pika.connect(last, client_properties=name)
 
     async def _started(self) -> None:
         if self._connection is not None:

@@ -110,6 +110,8 @@ async def deployment(
             "BIRTHLINK_LATER_DELAY_S": str(later_delay_s),
             **generate(),  # the production roles refuse the development keys and secrets
         }
+        if notifier:  # text messages to the sandbox's SMS gateway
+            env["BIRTHLINK_SMS_URL"] = f"{departments_url}/sms"
         await _run(env, "migrate")
         key = (await _run(env, "keys", "create", "--hospital", DEMO_HOSPITAL["code"])).split()[-1]
         gateway_urls = [f"http://127.0.0.1:{port}" for port in gateway_ports]
@@ -130,8 +132,8 @@ async def deployment(
         for department in DEPARTMENTS:
             await deploy.spawn(f"adapter-{department}", "adapter", department)
         for url in gateway_urls:
-            await wait_for(lambda u=url: healthy(u), within=30, what="gateway up")  # type: ignore[misc]
-        await wait_for(lambda: healthy(sandbox_url), within=30, what="sandbox up")
+            await wait_for(lambda u=url: healthy(u), within=90, what="gateway up")  # type: ignore[misc]
+        await wait_for(lambda: healthy(sandbox_url), within=90, what="sandbox up")
         yield deploy
 
 

@@ -1,6 +1,7 @@
 """Real HTTP servers on loopback for tests: uvicorn on a pre-bound free port."""
 
 import asyncio
+import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,10 +24,18 @@ def bound_socket(port: int = 0) -> socket.socket:
 
 
 def free_port() -> int:
-    """A loopback port free now, for a server of another process to bind."""
-    with bound_socket() as sock:
-        port: int = sock.getsockname()[1]
-    return port
+    """A loopback port free now, for a server of another process to bind.
+
+    Taken below the kernel's ephemeral range (32768 and up on Linux), so that no
+    outgoing connection takes it before that server binds it (or binds it again
+    after a restart)."""
+    while True:
+        port = random.randrange(10_000, 32_000)
+        try:
+            bound_socket(port).close()
+        except OSError:
+            continue
+        return port
 
 
 def url_of(sock: socket.socket) -> str:
