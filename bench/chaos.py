@@ -70,6 +70,7 @@ class Report:
     duplicates: int = 0
     orphans: int = 0
     dead_letters: int = 0
+    server_errors: int = 0  # answers 500: a fault must give 503 and Retry-After
     p50_s: float = 0.0
     p99_s: float = 0.0
     faults: list[tuple[float, str]] = field(default_factory=list)
@@ -84,6 +85,7 @@ class Report:
             f"duplicate records {self.duplicates}",
             f"orphan records    {self.orphans}",
             f"dead letters      {self.dead_letters}",
+            f"answers 500       {self.server_errors}",
             f"POST→completed    p50 {self.p50_s:.1f} s, p99 {self.p99_s:.1f} s",
             f"run               {self.seconds:.0f} s, {len(self.faults)} faults:",
         ]
@@ -91,7 +93,10 @@ class Report:
 
     @property
     def clean(self) -> bool:
-        nothing_wrong = self.lost + self.stuck + self.duplicates + self.orphans + self.dead_letters
+        nothing_wrong = (
+            self.lost + self.stuck + self.duplicates + self.orphans + self.dead_letters
+            + self.server_errors
+        )  # fmt: skip
         return nothing_wrong == 0 and self.completed == self.accepted
 
 
@@ -252,7 +257,9 @@ class Chaos:
                 birth_id = response.json()["birth_id"]
                 self.posted_at.setdefault(birth_id, sent)
                 return
-            if response.status_code not in (502, 503, 504):
+            if response.status_code == 500:
+                self.report.server_errors += 1
+            elif response.status_code not in (502, 503, 504):
                 raise RuntimeError(f"POST refused: {response.status_code} {response.text[:500]}")
             await asyncio.sleep(0.5)
 
