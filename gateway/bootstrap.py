@@ -30,6 +30,7 @@ from gateway.views import BirthFilter, find_births
 from gateway.workers.deadletters import DeadLetterMover
 from gateway.workers.notifier import HttpSmsProvider, Notifier
 from gateway.workers.orchestrator import Orchestrator
+from gateway.workers.outage import held_through_outages
 from gateway.workers.pruner import Pruner
 from gateway.workers.relay import Relay
 from gateway.workers.timers import Sweeper
@@ -118,14 +119,18 @@ class Runtime:
         if "timers" in roles and not self.transport.survives_restart:
             await self._resume_lost_commands()
         if "orchestrator" in roles:
-            await self.transport.subscribe(ORCHESTRATOR_QUEUE, self.orchestrator.handle_reply)
+            await self.transport.subscribe(
+                ORCHESTRATOR_QUEUE, held_through_outages(self.orchestrator.handle_reply)
+            )
         if "relay" in roles:
             self._spawn(self.relay.run(), "relay")
         if "timers" in roles:
             self._spawn(self.sweeper.run(), "timers")
             self._spawn(self.pruner.run(), "pruner")
         if "notifier" in roles:
-            await self.transport.subscribe(NOTIFIER_QUEUE, self.notifier.handle)
+            await self.transport.subscribe(
+                NOTIFIER_QUEUE, held_through_outages(self.notifier.handle)
+            )
         if "dead_letters" in roles and self.dead_letters is not None:
             self._spawn(self.dead_letters.run(), "dead_letters")
         log.info("gateway.started", roles=sorted(roles))
