@@ -38,7 +38,10 @@ def store_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(current, ConnectionError):  # refused, reset
             return True
-        state = getattr(current, "sqlstate", None)
+        # The driver's error: on itself, or kept by SQLAlchemy's wrapper.
+        state = getattr(current, "sqlstate", None) or getattr(
+            getattr(current, "orig", None), "sqlstate", None
+        )
         if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
             return True
         current = current.__cause__ or current.__context__
