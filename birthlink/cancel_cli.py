@@ -28,12 +28,14 @@ def births_cancel(
         typer.echo(f"--reason: {invalid.errors()[0]['msg']}", err=True)
         raise typer.Exit(2) from None
 
-    async def work(runtime: Runtime) -> bool:
+    async def work(runtime: Runtime) -> str | None:
         return await corrections.cancel(
             runtime.uow, birth_id, reason, actor=f"operator:{operator}"
         )
 
-    if not _with_runtime(work):
+    status = _with_runtime(work)
+    if status is None:
         typer.echo(f"no birth {birth_id}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{birth_id}: cancelled; revocations queued")
+    done = "" if status == "cancelled" else "; revocations queued"
+    typer.echo(f"{birth_id}: {status}{done}")

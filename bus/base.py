@@ -77,6 +77,12 @@ class ManagedTransport(Transport, Protocol):
     """What both our transports offer beyond `Transport`: pipelined batches for
     the outbox relay, and a look at queues for operators and tests."""
 
+    @property
+    def survives_restart(self) -> bool:
+        """Whether queued messages outlive this process (a broker keeps them;
+        the in-process bus loses them with it)."""
+        ...
+
     async def ready(self) -> bool:
         """Whether the transport can carry messages now (readiness probes)."""
         ...

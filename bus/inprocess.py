@@ -56,6 +56,8 @@ class _Worker:
 class InProcessTransport:
     """A `Transport` in memory, with the same names and rules as RabbitMQ."""
 
+    survives_restart = False
+
     def __init__(
         self, topology: Topology | None = None, *, drain_timeout: float | None = 60.0
     ) -> None:

@@ -147,6 +147,8 @@ class _InFlight:
 class RabbitMQTransport:
     """A `Transport` on RabbitMQ through one robust aio-pika connection."""
 
+    survives_restart = True
+
     def __init__(
         self,
         url: str,

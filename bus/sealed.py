@@ -35,6 +35,10 @@ class SealedTransport:
     def __init__(self, inner: ManagedTransport, keyring: Keyring) -> None:
         self.inner, self.keyring = inner, keyring
 
+    @property
+    def survives_restart(self) -> bool:
+        return self.inner.survives_restart
+
     def seal(self, envelope: Envelope) -> Envelope:
         sealed = self.keyring.seal(envelope.data, context=envelope.message_id)
         return envelope.model_copy(update={"data": sealed})

@@ -40,7 +40,12 @@ NEEDS_ACTION_STATES = frozenset({StepState.REJECTED, StepState.FAILED})
 class BirthStatus(StrEnum):
     """Where a whole birth stands."""
 
+    @property
+    def cancel_asked(self) -> bool:
+        return self in (BirthStatus.CANCELLING, BirthStatus.CANCELLED)
+
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     ACTION_REQUIRED = "action_required"
-    CANCELLED = "cancelled"
+    CANCELLING = "cancelling"  # cancel asked; departments still hold something
+    CANCELLED = "cancelled"  # nothing is left at any department

@@ -16,19 +16,21 @@ from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology
 from contracts.catalogue import builtin_registry
 from contracts.registry import Registry, RuleContext
 from contracts.sealing import Keyring
+from contracts.steps import StepState
 from gateway.clock import Clock, SystemClock
 from gateway.saga.machine import Policy
 from gateway.saga.plan import Plan
 from gateway.security.callbacks import BUILTIN_READERS, CallbackReader
 from gateway.services.unit_of_work import UnitOfWork
 from gateway.settings import GatewaySettings
-from gateway.store import crypto
+from gateway.store import crypto, sagas
 from gateway.store.db import Database
 from gateway.store.migrate import migrate
 from gateway.views import BirthFilter, find_births
 from gateway.workers.deadletters import DeadLetterMover
 from gateway.workers.notifier import HttpSmsProvider, Notifier
 from gateway.workers.orchestrator import Orchestrator
+from gateway.workers.outage import held_through_outages
 from gateway.workers.pruner import Pruner
 from gateway.workers.relay import Relay
 from gateway.workers.timers import Sweeper
@@ -37,6 +39,12 @@ log = structlog.get_logger()
 
 Role = Literal["relay", "orchestrator", "timers", "notifier", "dead_letters"]
 ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers", "notifier", "dead_letters")
+# A command was sent for these steps, or a poll of the department is planned.
+IN_FLIGHT_STATES = (
+    StepState.QUEUED.value,
+    StepState.IN_PROGRESS.value,
+    StepState.AWAITING_DEPARTMENT.value,
+)
 
 
 class Companion(Protocol):
@@ -108,18 +116,33 @@ class Runtime:
         for companion in self.companions:
             await companion.start()
         roles = set(roles)
+        if "timers" in roles and not self.transport.survives_restart:
+            await self._resume_lost_commands()
         if "orchestrator" in roles:
-            await self.transport.subscribe(ORCHESTRATOR_QUEUE, self.orchestrator.handle_reply)
+            await self.transport.subscribe(
+                ORCHESTRATOR_QUEUE, held_through_outages(self.orchestrator.handle_reply)
+            )
         if "relay" in roles:
             self._spawn(self.relay.run(), "relay")
         if "timers" in roles:
             self._spawn(self.sweeper.run(), "timers")
             self._spawn(self.pruner.run(), "pruner")
         if "notifier" in roles:
-            await self.transport.subscribe(NOTIFIER_QUEUE, self.notifier.handle)
+            await self.transport.subscribe(
+                NOTIFIER_QUEUE, held_through_outages(self.notifier.handle)
+            )
         if "dead_letters" in roles and self.dead_letters is not None:
             self._spawn(self.dead_letters.run(), "dead_letters")
         log.info("gateway.started", roles=sorted(roles))
+
+    async def _resume_lost_commands(self) -> None:
+        """The commands and replies queued on the bus before a restart died with
+        the process: send again at once what was in flight, instead of waiting
+        out the dispatch lease (departments de-duplicate by Idempotency-Key)."""
+        async with self.db.write() as session:
+            resumed = await sagas.due_now(session, IN_FLIGHT_STATES, now=self.clock.now())
+        if resumed:
+            log.info("gateway.resumed_in_flight_steps", steps=resumed)
 
     async def transport_ready(self) -> bool:
         """Whether the broker answers (the in-process bus always does)."""

@@ -101,9 +101,9 @@ STATUSES: Final[dict[int, Status]] = {
         "yes, the same body: the idempotency key makes it safe",
     ),
     503: Status(
-        "not ready (`/readyz`): the store or the broker is unreachable",
-        "服务未就绪（/readyz）：数据库或消息队列不可达",
-        "yes, with backoff",
+        "not ready (`/readyz`), or the store is unreachable for now (with `Retry-After`)",
+        "服务暂不可用（/readyz 未就绪，或数据库暂时不可达，见 Retry-After）",
+        "yes, after `Retry-After` seconds, the same body",
     ),
 }
 

@@ -111,8 +111,10 @@ async def post_cancel(
 ) -> dict[str, Any]:
     """Cancel a birth reported in error: what was done is revoked, in reverse order."""
     await visible_birth(runtime, principal, birth_id)
-    if not await corrections.cancel(
+    status = await corrections.cancel(
         runtime.uow, birth_id, cancellation.reason, actor=principal.actor
-    ):
+    )
+    if status is None:
         raise ProblemError(404, "No such birth")
-    return {"birth_id": birth_id, "status": "cancelled", "links": links(birth_id)}
+    # `cancelling` until the departments have revoked what they hold.
+    return {"birth_id": birth_id, "status": status, "links": links(birth_id)}

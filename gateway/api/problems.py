@@ -7,12 +7,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.problems import BirthEventInvalid
+from gateway.store.db import store_unavailable
 
 log = structlog.get_logger()
 
 PROBLEM_JSON = "application/problem+json"
+# When to try again while the saga store is down (a restart takes seconds).
+STORE_RETRY_AFTER_S = 5
 
 
 class ProblemError(Exception):
@@ -69,8 +73,43 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc[1:])
 
 
+class StoreUnavailable:
+    """Pure ASGI middleware: a request that failed because the saga store cannot
+    be reached is a `503` with `Retry-After`, not an internal error (answered
+    here, inside Starlette's error middleware, which would re-raise to the
+    server and have it drop the connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if scope["type"] != "http" or started or not store_unavailable(exc):
+                raise
+            log.warning("api.store_unavailable", path=scope["path"], error=type(exc).__name__)
+            response = problem_response(
+                503,
+                "Service unavailable",
+                "The saga store cannot be reached for now. Try again; "
+                "a repeated post never creates a second birth.",
+                instance=scope["path"],
+                headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+            )
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Route every error through problem+json."""
+    app.add_middleware(StoreUnavailable)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:

@@ -257,8 +257,9 @@ class Saga:
     def advance(self, now: datetime) -> None:
         """Dispatch every step whose dependencies are done, amend completed steps
         whose data changed, settle the status; in a cancelled birth, compensate."""
-        if self.status == BirthStatus.CANCELLED:
+        if self.status.cancel_asked:
             self._compensate(now)
+            self._settle_status()
             return
         states = {s: v.state for s, v in self.steps.items()}
         for step in self.plan.ready(states):
@@ -284,8 +285,8 @@ class Saga:
         completed steps whose department data changed are amended (in-flight
         ones once they land).
         Raises `CorrectionRefusedError` when it cannot be applied."""
-        if self.status == BirthStatus.CANCELLED:
-            raise CorrectionRefusedError("the birth is cancelled: it accepts no correction")
+        if self.status.cancel_asked:
+            raise CorrectionRefusedError("the birth was cancelled: it accepts no correction")
         if event.services != self.event.services:
             raise CorrectionRefusedError(
                 "the services asked for cannot be corrected once the birth is accepted"
@@ -327,17 +328,20 @@ class Saga:
     def cancel(self, reason: str, now: datetime) -> bool:
         """Cancel the birth (reported in error): steps not started are cancelled,
         completed ones revoked in reverse dependency order, requests awaiting the
-        department withdrawn. False when it was cancelled already."""
-        if self.status == BirthStatus.CANCELLED:
+        department withdrawn. The birth is `cancelling` until nothing is left at
+        any department, then `cancelled`. False when it was cancelled already."""
+        if self.status.cancel_asked:
             return False
-        self.transitions.append(Transition(None, self.status.value, "cancelled", reason))
-        self.status = BirthStatus.CANCELLED
+        self.transitions.append(
+            Transition(None, self.status.value, BirthStatus.CANCELLING.value, reason)
+        )
+        self.status = BirthStatus.CANCELLING
         self.cancel_reason = reason
         for view in self.steps.values():
             if view.operation == "amend":  # the department holds an older version
                 view.operation, view.op_version = None, None
                 self._move(view, StepState.COMPLETED, "amendment dropped: cancelled", next_at=None)
-        self._compensate(now)
+        self.advance(now)
         return True
 
     def on_reply(self, step: StepName, reply: StepReply, attempt: int, now: datetime) -> str | None:
@@ -353,7 +357,7 @@ class Saga:
         if reply.operation != "submit":
             return None  # a late answer to an amendment or revocation already settled
         if self._done_after_all(view, reply):
-            self._compensate(now)
+            self.advance(now)
             return None
         if view.state in FINAL_STEP_STATES or view.state == StepState.FAILED:
             self._check_late_answer(view, reply)
@@ -417,7 +421,7 @@ class Saga:
         view = self.steps[step]
         if view.state not in NEEDS_ACTION_STATES:
             return False
-        if self.status == BirthStatus.CANCELLED and view.operation not in ("revoke", "withdraw"):
+        if self.status.cancel_asked and view.operation not in ("revoke", "withdraw"):
             return False  # a cancelled birth sends nothing new, only its revocations
         self._restart(view, now, "retry asked by an operator")
         self._settle_status()
@@ -431,7 +435,7 @@ class Saga:
             if view.state in (StepState.QUEUED, StepState.IN_PROGRESS, StepState.RETRYING):
                 if view.deadline_at is not None and now >= view.deadline_at:
                     self._move(view, StepState.FAILED, "deadline passed", next_at=None)
-                elif self.status == BirthStatus.CANCELLED and view.operation is None:
+                elif self.status.cancel_asked and view.operation is None:
                     # No answer came to a submission of a cancelled birth: send it no more.
                     self._move(view, StepState.CANCELLED, "the birth was cancelled", next_at=None)
                 else:
@@ -593,9 +597,15 @@ class Saga:
         view.changed = True
 
     def _settle_status(self) -> None:
-        if self.status == BirthStatus.CANCELLED:
-            return
         states = [v.state for v in self.steps.values()]
+        if self.status == BirthStatus.CANCELLING and all(s in RELEASED_STATES for s in states):
+            detail = "nothing is left at any department"
+            self.transitions.append(
+                Transition(None, self.status.value, BirthStatus.CANCELLED.value, detail)
+            )
+            self.status = BirthStatus.CANCELLED
+        if self.status.cancel_asked:
+            return
         if any(s in NEEDS_ACTION_STATES for s in states):
             status = BirthStatus.ACTION_REQUIRED
         elif all(s in FINAL_STEP_STATES for s in states):

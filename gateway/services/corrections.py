@@ -121,13 +121,17 @@ async def correct(
     return corrected
 
 
-async def cancel(uow: UnitOfWork, birth_id: str, reason: str, *, actor: str) -> bool:
-    """Cancel the birth; False when it is unknown (cancelling twice is harmless)."""
+async def cancel(uow: UnitOfWork, birth_id: str, reason: str, *, actor: str) -> str | None:
+    """Cancel the birth; its status then (`cancelling` while departments still
+    hold something, else `cancelled`), None when it is unknown (cancelling twice
+    is harmless)."""
 
-    def decide(saga: Saga, now: datetime) -> None:
+    def decide(saga: Saga, now: datetime) -> str:
         saga.cancel(reason, now)
+        return saga.status.value
 
     done = await uow.change(birth_id, decide, actor=actor)
-    if done is not None:
-        log.info("birth.cancelled", birth_id=birth_id)
-    return done is not None
+    if done is None:
+        return None
+    log.info("birth.cancel_asked", birth_id=birth_id, status=done.result)
+    return done.result

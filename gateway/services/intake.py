@@ -27,6 +27,8 @@ from gateway.services.unit_of_work import UnitOfWork
 from gateway.store.sagas import NewBirth
 from gateway.store.tables import Birth
 
+# A birth whose cancel was asked is no duplicate of a new one.
+CANCEL_ASKED = (BirthStatus.CANCELLING.value, BirthStatus.CANCELLED.value)
 # No look-alikes: no 0/O, no 1/I/L.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -113,7 +115,7 @@ async def find_duplicate(uow: UnitOfWork, event: BirthEvent, mother: str) -> Bir
         candidates = (
             await session.scalars(
                 select(Birth)
-                .where(Birth.mother_hash == mother, Birth.status != BirthStatus.CANCELLED.value)
+                .where(Birth.mother_hash == mother, Birth.status.not_in(CANCEL_ASKED))
                 .order_by(Birth.created_at)
             )
         ).all()

@@ -169,7 +169,7 @@ class UnitOfWork:
             elif view.changed:
                 change.steps.append(self._row(saga, view))
         change.release_duplicate_key = (
-            saga.status == BirthStatus.CANCELLED and stored.status != BirthStatus.CANCELLED.value
+            saga.status.cancel_asked and not BirthStatus(stored.status).cancel_asked
         )
         if saga.event_version != stored.event_version:
             change.new_version = sagas.NewVersion(

@@ -13,12 +13,39 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+# SQLSTATEs of a server that is not there for now: connection exceptions (08...),
+# shutting down or starting up (57P01-57P03), out of connections (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached now (it is down,
+    restarting, or cut the connection), as opposed to refusing what was asked:
+    the same work will succeed once it is back."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, ConnectionError):  # refused, reset
+            return True
+        # The driver's error: on itself, or kept by SQLAlchemy's wrapper.
+        state = getattr(current, "sqlstate", None) or getattr(
+            getattr(current, "orig", None), "sqlstate", None
+        )
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _sqlite_engine(url: str, *, begin: str, **kwargs: Any) -> AsyncEngine:

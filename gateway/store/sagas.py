@@ -291,3 +291,14 @@ async def claim(session: AsyncSession, consumer: str, message_id: str, *, now: d
     except IntegrityError:
         return False
     return True
+
+
+async def due_now(session: AsyncSession, states: Iterable[str], *, now: datetime) -> int:
+    """Make the steps in `states` that wait for a later time due `now` (their
+    commands were lost with a bus that does not survive restarts); how many."""
+    result = await session.execute(
+        update(StepRow)
+        .where(StepRow.state.in_(list(states)), StepRow.next_attempt_at > now)
+        .values(next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

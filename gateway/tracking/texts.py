@@ -32,6 +32,7 @@ STATUS_WORDS: dict[BirthStatus, Text] = {
     BirthStatus.IN_PROGRESS: t("正在办理", "In progress"),
     BirthStatus.COMPLETED: t("全部办结", "All done"),
     BirthStatus.ACTION_REQUIRED: t("有事项需要处理", "Something needs attention"),
+    BirthStatus.CANCELLING: t("正在取消", "Being cancelled"),
     BirthStatus.CANCELLED: t("已取消", "Cancelled"),
 }
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from bus.base import ManagedTransport, Outgoing
 from contracts.envelope import Envelope
 from gateway.clock import Clock
-from gateway.store.db import Database
+from gateway.store.db import Database, store_unavailable
 from gateway.store.tables import OutboxRow
 
 log = structlog.get_logger()
@@ -77,8 +77,11 @@ class Relay:
         while True:
             try:
                 published = await self.publish_once()
-            except Exception:  # the broker or the database is away: try again soon
-                log.exception("relay.failed")
+            except Exception as exc:  # the broker or the database is away: try again soon
+                if store_unavailable(exc):
+                    log.warning("relay.store_unavailable", error=type(exc).__name__)
+                else:
+                    log.exception("relay.failed")
                 published = 0
             if published < self.batch:
                 with contextlib.suppress(TimeoutError):

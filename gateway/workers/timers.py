@@ -14,7 +14,7 @@ from contracts.steps import StepState
 from gateway.clock import Clock
 from gateway.services.replies import visit
 from gateway.services.unit_of_work import UnitOfWork
-from gateway.store.db import Database
+from gateway.store.db import Database, store_unavailable
 from gateway.store.tables import StepRow
 
 log = structlog.get_logger()
@@ -63,6 +63,9 @@ class Sweeper:
         while True:
             try:
                 await self.sweep_once()
-            except Exception:
-                log.exception("timers.sweep_failed")
+            except Exception as exc:
+                if store_unavailable(exc):  # it resumes by itself once the store is back
+                    log.warning("timers.store_unavailable", error=type(exc).__name__)
+                else:
+                    log.exception("timers.sweep_failed")
             await asyncio.sleep(self.interval_s)

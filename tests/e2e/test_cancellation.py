@@ -59,7 +59,7 @@ async def test_a_completed_birth_is_revoked_in_reverse_dependency_order(stack: S
     await stack.wait_until_final(birth_id)
     answer = await cancel(stack, birth_id)
     assert answer.status_code == 202
-    assert answer.json()["status"] == "cancelled"
+    assert answer.json()["status"] == "cancelling"  # the departments still hold records
     birth = await wait_states(
         stack, birth_id, dict.fromkeys(builtin_registry().names, "compensated")
     )
@@ -95,9 +95,9 @@ async def test_a_completed_birth_is_revoked_in_reverse_dependency_order(stack: S
     assert card < insurance < household < certificate
 
     history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
-    cancelled = next(e for e in history if e["step"] is None and e["to"] == "cancelled")
-    assert cancelled["actor"] == "hospital:demo"
-    assert cancelled["detail"] == REASON
+    asked = next(e for e in history if e["step"] is None and e["to"] == "cancelling")
+    assert asked["actor"] == "hospital:demo"
+    assert asked["detail"] == REASON
     # A cancelled birth accepts no correction; cancelling again sends nothing new.
     refused = await stack.hospital.post(
         f"/v1/births/{birth_id}/corrections", json={"child": {"name": "李更正"}}
@@ -108,6 +108,39 @@ async def test_a_completed_birth_is_revoked_in_reverse_dependency_order(stack: S
     for department in ("nhc", "cdc", "mps", "nhsa", "hrss"):
         [record] = await stack.records(department)
         assert [c["requests"] for c in record["changes"]] == [1], department
+
+
+async def test_a_cancelled_birth_is_cancelling_until_its_last_revoke_reached_the_department(
+    stack: Stack,
+) -> None:
+    birth_id = (await stack.post(birth_event(random.Random(54)))).json()["birth_id"]
+    await stack.wait_until_final(birth_id)
+    # The health commission's void, the last revocation (it issued the first
+    # record), takes its time.
+    await stack.faults("nhc", latency_ms=1500)
+    answer = await cancel(stack, birth_id)
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "cancelling"
+
+    seen: set[str] = set()
+
+    async def cancelled() -> dict[str, Any] | None:
+        [certificate] = await stack.records("nhc")
+        birth = await stack.birth(birth_id)
+        seen.add(birth["status"])
+        if certificate["state"] != "voided":
+            assert birth["status"] == "cancelling", certificate
+        return birth if birth["status"] == "cancelled" else None
+
+    birth = await wait_for(cancelled, within=60, interval=0.1, what="cancelled")
+    assert "cancelling" in seen
+    assert {s["state"] for s in birth["steps"]} == {"compensated"}
+    state, voided_at = await change_at(stack, "nhc", f"{birth_id}:birth_certificate:revoke")
+    assert state == "voided"
+    history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
+    [done] = [e for e in history if e["step"] is None and e["to"] == "cancelled"]
+    assert done["from"] == "cancelling"
+    assert datetime.fromisoformat(done["at"]) >= voided_at
 
 
 async def test_cancelling_during_review_withdraws_it_and_cancels_what_has_not_started(
@@ -143,8 +176,8 @@ async def test_cancelling_during_review_withdraws_it_and_cancels_what_has_not_st
         assert await stack.records("nhsa") == []
         assert await stack.records("hrss") == []
         history = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
-        [cancelled] = [e for e in history if e["step"] is None and e["to"] == "cancelled"]
-        assert cancelled["actor"] == "operator:alice"
+        [asked] = [e for e in history if e["step"] is None and e["to"] == "cancelling"]
+        assert asked["actor"] == "operator:alice"
 
 
 async def test_a_revoke_failing_until_repaired_ends_failed_then_completes_after_a_retry(

@@ -56,14 +56,16 @@ async def test_a_cancel_needs_a_reason_and_only_the_birth_s_hospital_or_an_opera
         path, json={"reason": "reported in error"}, headers=gateway.auth("operator")
     )
     assert done.status_code == 202
+    # Submissions are in flight: their answers decide what to revoke.
+    assert done.json()["status"] == "cancelling"
     birth = await gateway.client.get(f"/v1/births/{birth_id}", headers=gateway.auth(HOSPITAL))
-    assert birth.json()["status"] == "cancelled"
+    assert birth.json()["status"] == "cancelling"
     assert {s["state"] for s in birth.json()["steps"]} <= {"queued", "cancelled"}
     history = await gateway.client.get(
         f"/v1/births/{birth_id}/history", headers=gateway.auth(HOSPITAL)
     )
-    cancelled = [e for e in history.json()["events"] if e["to"] == "cancelled" and not e["step"]]
-    assert [e["actor"] for e in cancelled] == ["operator:ops"]
+    asked = [e for e in history.json()["events"] if e["to"] == "cancelling" and not e["step"]]
+    assert [e["actor"] for e in asked] == ["operator:ops"]
 
 
 async def test_a_correction_of_an_unknown_birth_is_404(gateway: Gateway) -> None:

@@ -141,9 +141,10 @@ def test_who_the_child_is_registered_with_cannot_change_once_household_was_sent(
 def test_cancelling_revokes_completed_steps_one_layer_at_a_time_in_reverse_order() -> None:
     saga = completed_saga()
     assert saga.cancel("wrong mother", NOW)
-    assert saga.status == BirthStatus.CANCELLED
     order: list[list[str]] = []
     while saga.dispatches:
+        # Departments hold records until the last revocation is answered.
+        assert saga.status == BirthStatus.CANCELLING
         batch = [d.step for d in saga.dispatches]
         assert {d.action for d in saga.dispatches} == {"revoke"}
         order.append(batch)
@@ -157,9 +158,35 @@ def test_cancelling_revokes_completed_steps_one_layer_at_a_time_in_reverse_order
         ["birth_certificate"],
     ]
     assert all(v.state == StepState.COMPENSATED for v in saga.steps.values())
+    assert saga.status == BirthStatus.CANCELLED
+    assert [t.to_state for t in saga.transitions if t.step is None][-2:] == [
+        "cancelling",
+        "cancelled",
+    ]
     assert not saga.cancel("again", NOW)
     with pytest.raises(CorrectionRefusedError, match="cancelled"):
         saga.correct(renamed(saga), 2, NOW)
+
+
+def test_a_birth_with_nothing_sent_is_cancelled_at_once() -> None:
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
+    assert saga.cancel("wrong mother", NOW)
+    assert saga.status == BirthStatus.CANCELLED
+    assert saga.dispatches == []
+
+
+def test_a_submission_in_flight_keeps_the_birth_cancelling_until_its_answer_is_undone() -> None:
+    saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
+    saga.advance(NOW)  # certificate and vaccination in flight
+    saga.cancel("wrong mother", NOW)
+    assert status_of(saga) == BirthStatus.CANCELLING
+    complete(saga, "vaccination_record")
+    saga.on_reply("vaccination_record", reply("completed", "revoke"), 2, NOW)
+    assert status_of(saga) == BirthStatus.CANCELLING  # the certificate is still in flight
+    complete(saga, "birth_certificate")
+    assert status_of(saga) == BirthStatus.CANCELLING
+    saga.on_reply("birth_certificate", reply("completed", "revoke"), 2, NOW)
+    assert status_of(saga) == BirthStatus.CANCELLED
 
 
 def test_cancelling_during_review_withdraws_it_and_cancels_steps_not_started() -> None:
@@ -206,7 +233,7 @@ def test_a_failing_revoke_retries_on_the_ladder_fails_and_an_operator_retry_rese
             again = [d for d in saga.dispatches if d.step == "vaccination_record"]
             assert [d.action for d in again] == ["revoke"]
     assert "retries exhausted" in (vaccination.last_error or "")
-    assert saga.status == BirthStatus.CANCELLED
+    assert saga.status == BirthStatus.CANCELLING  # the CDC still holds the record
     saga.dispatches.clear()
     assert saga.retry("vaccination_record", later)
     assert ("vaccination_record", "revoke") in {(d.step, d.action) for d in saga.dispatches}

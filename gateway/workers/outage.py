@@ -1,0 +1,50 @@
+"""A database outage is not a poison message.
+
+A consumer whose handler fails because the saga store cannot be reached holds
+the message (neither acked nor requeued, so no delivery attempt is spent and it
+is never dead-lettered) and tries it again with a growing pause until the store
+answers. Its other prefetched messages wait the same way, so the consumer takes
+no more from the queue meanwhile; it resumes by itself.
+"""
+
+import asyncio
+
+import structlog
+
+from bus.base import Handler
+from contracts.envelope import Envelope
+from gateway.store.db import store_unavailable
+
+log = structlog.get_logger()
+
+FIRST_PAUSE_S = 0.2
+LONGEST_PAUSE_S = 5.0
+
+
+def held_through_outages(
+    handler: Handler,
+    *,
+    first_pause_s: float = FIRST_PAUSE_S,
+    longest_pause_s: float = LONGEST_PAUSE_S,
+) -> Handler:
+    """`handler`, retried for as long as the store is unreachable; any other
+    error goes to the transport as before (redelivered, then dead-lettered)."""
+
+    async def held(envelope: Envelope) -> None:
+        pause = first_pause_s
+        while True:
+            try:
+                await handler(envelope)
+            except Exception as exc:
+                if not store_unavailable(exc):
+                    raise
+                if pause == first_pause_s:
+                    log.warning("store.unavailable.holding", error=type(exc).__name__)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, longest_pause_s)
+                continue
+            if pause != first_pause_s:
+                log.info("store.available.resumed")
+            return
+
+    return held

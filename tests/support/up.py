@@ -1,0 +1,145 @@
+"""`birthlink up` as its own process, with the sandbox departments in another
+(`birthlink sandbox`), so that what the departments hold outlives a `kill -9`
+of birthlink. On embedded defaults (SQLite, in-process bus), or on RabbitMQ and
+PostgreSQL when `env` names them."""
+
+import asyncio
+import os
+import re
+import signal
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from birthlink.installation import generate
+from contracts.catalogue import BUILTIN_DEPARTMENTS, builtin_registry
+from tests.support.processes import BIRTHLINK
+from tests.support.servers import bound_socket, healthy, url_of, wait_for
+
+KEY = re.compile(r"demo hospital:\s+\S+\s+key: (\S+)")
+
+
+def free_url() -> str:
+    sock = bound_socket()
+    url = url_of(sock)
+    sock.close()
+    return url
+
+
+@dataclass
+class Up:
+    """A running `birthlink up` and its departments."""
+
+    env: dict[str, str]
+    url: str
+    sandbox_url: str
+    logs: Path
+    key: str = ""
+    starts: int = 0
+    process: asyncio.subprocess.Process | None = None
+    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    async def _spawn(self, name: str, *args: str) -> asyncio.subprocess.Process:
+        with (self.logs / f"{name}.log").open("ab") as out:
+            process = await asyncio.create_subprocess_exec(
+                *BIRTHLINK, "--console-logs", *args, env=self.env, stdout=out, stderr=out
+            )
+        self.processes.append(process)
+        return process
+
+    async def start(self) -> None:
+        """Start `birthlink up` on its port; wait until it serves and printed a key."""
+        self.process = await self._spawn("up", "up", "--port", self.url.rsplit(":", 1)[1])
+        self.starts += 1
+        log = self.logs / "up.log"
+        process = self.process
+
+        async def printed_key() -> str | None:
+            if process.returncode is not None:
+                raise AssertionError((await asyncio.to_thread(log.read_text))[-3000:])
+            found = KEY.findall(await asyncio.to_thread(log.read_text))
+            if len(found) < self.starts or not await healthy(self.url):
+                return None
+            return str(found[-1])
+
+        self.key = await wait_for(printed_key, within=60, what="birthlink up")
+
+    async def kill(self) -> None:
+        """`kill -9`: nothing is finished, nothing is flushed."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    def client(self) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+
+    async def faults(self, **faults: Any) -> None:
+        """The same faults at every department (`latency_ms`, `error_rate`...)."""
+        async with httpx.AsyncClient(base_url=self.sandbox_url) as sandbox:
+            for department in BUILTIN_DEPARTMENTS:
+                answer = await sandbox.post(f"/{department}/_sandbox/faults", json=faults)
+                answer.raise_for_status()
+
+    async def record_keys(self, department: str) -> list[str]:
+        async with httpx.AsyncClient(base_url=self.sandbox_url) as sandbox:
+            records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
+        return sorted(r["key"] for r in records["records"])
+
+    async def assert_one_record_per_birth(self, ids: Sequence[str]) -> None:
+        """Each department holds one record per birth, under the birth's own key."""
+        for department in BUILTIN_DEPARTMENTS:
+            step = builtin_registry().of_department(department)[0].name
+            assert await self.record_keys(department) == sorted(f"{i}:{step}" for i in ids), (
+                department
+            )
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+@asynccontextmanager
+async def running_up(tmp_path: Path, env: dict[str, str] | None = None) -> AsyncIterator[Up]:
+    """`birthlink up` in `tmp_path` (SQLite there unless `env` names a store)
+    with the departments in their own process; both stopped afterwards."""
+    logs = tmp_path / "logs"
+    await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
+    url, sandbox_url = free_url(), free_url()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")}
+    up = Up(
+        {
+            **base,
+            "BIRTHLINK_DATABASE_URL": str(tmp_path / "birthlink.db"),
+            "BIRTHLINK_SECRETS_FILE": str(tmp_path / "birthlink.secrets.env"),
+            "BIRTHLINK_DEPARTMENTS_URL": sandbox_url,
+            "BIRTHLINK_SMS_URL": f"{sandbox_url}/sms",
+            "BIRTHLINK_PUBLIC_URL": url,
+            "BIRTHLINK_LATER_DELAY_S": "0.3",
+            **generate(),  # the departments sign callbacks with the secrets birthlink checks
+            **(env or {}),
+        },
+        url,
+        sandbox_url,
+        logs,
+    )
+    try:
+        await up._spawn(
+            "sandbox", "sandbox", "--port", sandbox_url.rsplit(":", 1)[1], "--gateway", url
+        )
+        await wait_for(lambda: healthy(sandbox_url), within=30, what="sandbox up")
+        await up.start()
+        yield up
+    finally:
+        for process in reversed(up.processes):
+            await _stop(process)
