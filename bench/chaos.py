@@ -37,7 +37,7 @@ import httpx
 
 from birthlink.samples import birth_event
 from contracts.catalogue import BUILTIN_DEPARTMENTS as DEPARTMENTS
-from tests.support.private_postgres import PrivatePostgres
+from tests.support.private_infra import PrivatePostgres, private_postgres
 from tests.support.processes import Deployment, deployment
 from tests.support.rabbit_cluster import RabbitCluster
 from tests.support.servers import free_port
@@ -156,30 +156,32 @@ class Chaos:
 
     async def run(self) -> Report:
         cluster = await asyncio.to_thread(RabbitCluster(3).up)
-        postgres = PrivatePostgres()
         try:
-            await asyncio.to_thread(postgres.start)
-            proxy: FaultyProxy | None = None
-
-            async def via_proxy(sandbox_url: str) -> str:
-                nonlocal proxy
-                proxy = FaultyProxy(int(sandbox_url.rsplit(":", 1)[1]), self.plan, self.rng)
-                await proxy.start()
-                return f"http://127.0.0.1:{proxy.port}"
-
-            async with deployment(
-                self.workdir / "logs", later_delay_s=0.5, amqp_url=cluster.url,
-                database_url=postgres.dsn, gateways=2, notifier=True, departments_via=via_proxy,
-            ) as deploy:  # fmt: skip
-                await self._under_faults(deploy, cluster, postgres)
-                await self._count(deploy, postgres)
-            if proxy is not None:
-                await proxy.close()
+            async with private_postgres() as postgres:
+                await self._in_deployment(cluster, postgres)
         finally:
-            await asyncio.to_thread(postgres.remove)
             await asyncio.to_thread(cluster.stop_all)
         self.report.seconds = time.monotonic() - self.started
         return self.report
+
+    async def _in_deployment(self, cluster: RabbitCluster, postgres: PrivatePostgres) -> None:
+        """Every role as a process, the adapters behind the faulty proxy."""
+        proxy: FaultyProxy | None = None
+
+        async def via_proxy(sandbox_url: str) -> str:
+            nonlocal proxy
+            proxy = FaultyProxy(int(sandbox_url.rsplit(":", 1)[1]), self.plan, self.rng)
+            await proxy.start()
+            return f"http://127.0.0.1:{proxy.port}"
+
+        async with deployment(
+            self.workdir / "logs", later_delay_s=0.5, amqp_url=cluster.url,
+            database_url=postgres.dsn, gateways=2, notifier=True, departments_via=via_proxy,
+        ) as deploy:  # fmt: skip
+            await self._under_faults(deploy, cluster, postgres)
+            await self._count(deploy, postgres)
+        if proxy is not None:
+            await proxy.close()
 
     async def _under_faults(
         self, deploy: Deployment, cluster: RabbitCluster, postgres: PrivatePostgres
@@ -198,9 +200,9 @@ class Chaos:
         self.fault(f"RabbitMQ node {node.name} back")
         await self._at(span * 0.5)
         self.fault("PostgreSQL stopped")
-        await asyncio.to_thread(postgres.stop)
+        await postgres.stop()
         await asyncio.sleep(self.plan.postgres_down_s)
-        await asyncio.to_thread(postgres.start)
+        await postgres.start()
         self.fault("PostgreSQL started")
         department = self.rng.choice(DEPARTMENTS)
         until = datetime.now(UTC) + timedelta(seconds=self.plan.department_down_s)

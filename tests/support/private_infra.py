@@ -1,6 +1,7 @@
 """Private infrastructure for fault tests: a PostgreSQL of the test's own
 (`initdb` and `pg_ctl` on a free port, in a temporary directory), so that a test
-may stop and start it without touching the machine's shared one.
+may stop and start it without touching the machine's shared one (the RabbitMQ
+cluster of the same kind is `tests.support.rabbit_cluster`).
 
 PostgreSQL refuses to run as root: as root, its commands run as the `postgres`
 user (`runuser`), in a directory that user owns.
@@ -16,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.servers import bound_socket
+from tests.support.servers import free_port
 
 PG_USER = "postgres"
 
@@ -90,10 +91,7 @@ async def private_postgres() -> AsyncIterator[PrivatePostgres]:
     home = Path(tempfile.mkdtemp(prefix="birthlink-pg-"))
     if os.geteuid() == 0:
         shutil.chown(home, PG_USER, PG_USER)
-    sock = bound_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    pg = PrivatePostgres(home, port, postgres_bin())
+    pg = PrivatePostgres(home, free_port(), postgres_bin())
     try:
         await pg.init()
         await pg.start()
