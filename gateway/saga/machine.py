@@ -435,10 +435,10 @@ class Saga:
             if view.state in (StepState.QUEUED, StepState.IN_PROGRESS, StepState.RETRYING):
                 if view.deadline_at is not None and now >= view.deadline_at:
                     self._move(view, StepState.FAILED, "deadline passed", next_at=None)
-                elif self.status.cancel_asked and view.operation is None:
-                    # No answer came to a submission of a cancelled birth: send it no more.
-                    self._move(view, StepState.CANCELLED, "the birth was cancelled", next_at=None)
                 else:
+                    # In a cancelling birth too: the department may hold what an
+                    # unanswered submission asked for. Sent again under the same
+                    # key, its answer says so (then it is revoked) or not.
                     self._dispatch(view, now)
             elif view.state == StepState.AWAITING_DEPARTMENT:
                 view.next_attempt_at = now + self.policy.dispatch_lease
@@ -504,14 +504,14 @@ class Saga:
                 self._restart(view, now, "withdraw: the birth was cancelled")
             elif view.state in (
                 StepState.WAITING,
-                StepState.RETRYING,
                 StepState.REJECTED,
                 StepState.FAILED,
                 StepState.OFFLINE,
             ):
                 view.next_attempt_at = None
                 self._move(view, StepState.CANCELLED, "the birth was cancelled", next_at=None)
-            # QUEUED: a submission in flight; its answer decides (revoke, withdraw or cancel).
+            # QUEUED, RETRYING: a submission in flight (an earlier attempt may have
+            # reached the department); its answer decides (revoke, withdraw or cancel).
 
     def _on_operation_reply(
         self, view: StepView, reply: StepReply, attempt: int, now: datetime

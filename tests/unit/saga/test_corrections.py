@@ -295,19 +295,30 @@ def test_a_household_application_rejected_at_review_is_amended_and_reviewed_agai
     assert saga.steps["medical_insurance"].state == StepState.QUEUED
 
 
-def test_a_submission_given_up_on_after_a_cancellation_but_done_after_all_is_revoked() -> None:
+def test_a_submission_unanswered_after_a_cancellation_is_sent_again_and_its_answer_decides() -> (
+    None
+):
+    """The department may hold what an unanswered submission asked for: the birth
+    stays cancelling, the submission goes again under the same key, and a record
+    it turns out to hold is revoked before the birth is cancelled."""
     saga = Saga.new("b1", event(), Plan(builtin_registry()), POLICY)
     saga.advance(NOW)  # the certificate and the vaccination record are sent
     saga.cancel("wrong mother", NOW)  # in flight: their answers decide
+    saga.dispatches.clear()
     saga.on_due(NOW + timedelta(minutes=6))  # no answer within the lease
-    vaccination = saga.steps["vaccination_record"]
-    certificate = saga.steps["birth_certificate"]
-    assert state_of(vaccination) == state_of(certificate) == StepState.CANCELLED
+    assert [(d.step, d.action, d.attempt) for d in saga.dispatches] == [
+        ("birth_certificate", "submit", 2),
+        ("vaccination_record", "submit", 2),
+    ]
+    assert saga.status == BirthStatus.CANCELLING
     saga.dispatches.clear()
 
-    saga.on_reply("birth_certificate", reply("rejected", reason="no"), 1, NOW)
+    certificate = saga.steps["birth_certificate"]
+    vaccination = saga.steps["vaccination_record"]
+    saga.on_reply("birth_certificate", reply("rejected", reason="no"), 2, NOW)
     assert state_of(certificate) == StepState.CANCELLED  # nothing was made: nothing to undo
-    complete(saga, "vaccination_record")  # the registry did it after all
+    complete(saga, "vaccination_record")  # the registry had it
+    assert saga.status == BirthStatus.CANCELLING
     [revoke] = saga.dispatches
     assert (revoke.step, revoke.action) == ("vaccination_record", "revoke")
     command = saga.command(revoke)
