@@ -303,6 +303,7 @@ class Snapshot:
     cpu: dict[str, float]
     sql: dict[str, int]
     pg: dict[str, int]
+    log_bytes: int
 
 
 class Store:
@@ -366,7 +367,9 @@ class SQLite(Store):
 
 
 async def snapshot(stack: Stack, store: Store) -> Snapshot:
-    return Snapshot(time.monotonic(), stack.cpu(), stack.sql_counts(), await store.counters())
+    return Snapshot(
+        time.monotonic(), stack.cpu(), stack.sql_counts(), await store.counters(), stack.log_bytes()
+    )
 
 
 async def measure(
@@ -447,7 +450,7 @@ async def measure(
         idle_commits_per_s=rate(commits),
         idle_statements_per_s=rate(lambda s: s.sql["statements"]),
         bytes_stored=size1 - size0,
-        log_bytes=stack.log_bytes(),
+        log_bytes=round(over_births(lambda s: s.log_bytes)),
         commits_by="PostgreSQL" if pg else "SQLAlchemy hook",
     )
 
