@@ -51,7 +51,7 @@ def has_command(help_text: str, name: str) -> bool:
 class Run:
     """What one run of one commit in one mode measured; counters are over the births."""
 
-    births: int
+    births: int  # accepted (202)
     completed: int
     seconds: float  # first POST to the last birth's completion
     raw_births_per_s: float  # raw RabbitMQ fan-out, measured just before
@@ -64,6 +64,7 @@ class Run:
     idle_statements_per_s: float
     bytes_stored: int
     log_bytes: int
+    refused: int = 0  # POSTs not answered 202
     commits_by: str = "PostgreSQL"
     notes: list[str] = field(default_factory=list)
 
@@ -91,6 +92,8 @@ class Figure:
 
 
 FIGURES = [
+    Figure("births accepted", lambda r: r.births, "{:.0f}"),
+    Figure("POSTs refused", lambda r: r.refused, "{:.0f}"),
     Figure("births completed", lambda r: r.completed, "{:.0f}"),
     Figure(
         "commits / birth",
