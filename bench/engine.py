@@ -622,5 +622,17 @@ async def main() -> None:
         print(flush=True)
 
 
+async def cancellable() -> None:
+    """main(), ended by SIGTERM or SIGINT as by Ctrl-C: each run stops its processes,
+    drops its database and deletes its queues on the way out."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    await main()
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(cancellable())
