@@ -389,6 +389,7 @@ async def measure(
     events = [birth_event(rng) for _ in range(births)]
     await asyncio.sleep(3)  # start-up work settles and its counters are published
     size0 = await store.size()
+    load_before = f"{os.getloadavg()[0]:.1f}"  # 1 min, all cores: others' work shows here
     before = await snapshot(stack, store)
     posted: dict[str, float] = {}
     refused: list[str] = []
@@ -451,7 +452,7 @@ async def measure(
     }
     ends = {birth: at.replace(tzinfo=at.tzinfo or UTC).timestamp() for birth, _s, at in rows}
     latencies = [ends[b] - t for b, t in posted.items() if b in ends]
-    return Run(
+    run = Run(
         births=births,
         refused=len(refused),
         completed=sum(1 for _, status, _ in rows if status == "completed"),
@@ -469,6 +470,11 @@ async def measure(
         commits_by="PostgreSQL" if pg else "SQLAlchemy hook",
         notes=[f"{len(refused)} POSTs refused, first: {refused[0]}"] if refused else [],
     )
+    run.notes.append(
+        f"SQLAlchemy saw {run.per_birth(over_births(lambda s: s.sql['commits'])):.1f} commits"
+        f" a birth; load average {load_before} before the births, {os.getloadavg()[0]:.1f} after"
+    )
+    return run
 
 
 @contextlib.asynccontextmanager
@@ -586,7 +592,7 @@ async def one_run(target: Target, mode: str, args: argparse.Namespace, keep: Pat
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--births", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=20, help="POSTs in flight at once")
+    parser.add_argument("--concurrency", type=int, default=10, help="POSTs in flight at once")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle after the births")
     parser.add_argument("--only", choices=("new", "old"))
     parser.add_argument("--embedded", action=argparse.BooleanOptionalAction, default=True)
