@@ -28,7 +28,7 @@ from birthlink.installation import (
     load_or_create,
 )
 from birthlink.samples import DEMO_HOSPITAL
-from contracts.catalogue import BUILTIN_DEPARTMENTS
+from contracts.profile import ALL_DEPARTMENTS as BUILTIN_DEPARTMENTS
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.security.keys import create_key
@@ -108,7 +108,12 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
         }
         sandbox = create_sandbox(SandboxSettings(gateway_url=base, **secrets))
         runtime.companions.append(sandbox)
-    adapters = AdapterRuntime(runtime.registry.departments, runtime.transport, adapter_settings)
+    adapters = AdapterRuntime(
+        runtime.registry.departments,
+        runtime.transport,
+        adapter_settings,
+        registry=runtime.registry,
+    )
     runtime.companions.append(AdaptersCompanion(adapters))
     app = create_app(runtime)
     if sandbox is not None:

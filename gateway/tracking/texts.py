@@ -26,6 +26,7 @@ STATE_WORDS: dict[StepState, Text] = {
     StepState.CANCELLED: t("已取消", "Cancelled"),
     StepState.COMPENSATED: t("已撤销", "Withdrawn"),
     StepState.NOT_APPLICABLE: t("不适用", "Does not apply"),
+    StepState.AWAITING_PARENTS: t("等待您确认", "Waiting for you to confirm"),
 }
 
 STATUS_WORDS: dict[BirthStatus, Text] = {
