@@ -200,7 +200,14 @@ def load_profile(name: str = DEFAULT_PROFILE) -> Profile:
         profile.registry()
     except ValidationError as exc:
         wrong = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(top)'}: {error['msg']}"
+            ": ".join(
+                part
+                for part in (
+                    ".".join(str(part) for part in error["loc"]),
+                    error["msg"].removeprefix("Value error, "),
+                )
+                if part
+            )
             for error in exc.errors()
         )
         raise ProfileError(f"profile {path}: {wrong}") from None
