@@ -179,6 +179,6 @@ def demo_of(
 ) -> tuple[dict[str, str], Callable[[random.Random], dict[str, Any]]]:
     """The demo hospital and births of a deployment: Baiyin's in Baiyin (or a
     profile of a place that holds it), the Zhejiang demo elsewhere."""
-    if jurisdiction and BAIYIN_REGIONS[0].startswith(jurisdiction):
+    if jurisdiction and BAIYIN_REGIONS[0].startswith(jurisdiction):  # Baiyin, or Gansu
         return BAIYIN_HOSPITAL, lambda rng: baiyin_birth_event(rng)
     return DEMO_HOSPITAL, lambda rng: birth_event(rng)

@@ -118,6 +118,7 @@ def create_router(dept: Department) -> APIRouter:
         answer = json_answer(200, {"psn_no": psn_no, "status": UPDATED})
         return dept.change(record, key, "update", changes, answer)
 
+    router.include_router(create_maternity_router(dept))
     return router
 
 

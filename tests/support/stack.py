@@ -16,7 +16,7 @@ import httpx
 from adapters._runtime.breaker import seconds_of
 from adapters._runtime.settings import AdapterSettings
 from adapters.registry import BUILTIN_ADAPTERS, AdapterFactory, AdapterRuntime
-from birthlink.samples import DEMO_HOSPITAL
+from birthlink.samples import demo_of
 from birthlink.up import AdaptersCompanion
 from bus.base import ManagedTransport
 from bus.inprocess import InProcessTransport
@@ -216,8 +216,9 @@ async def running_stack(
         gateway_url = await stack.enter_async_context(serve(create_app(runtime), gateway_sock))
         async with db.write() as session:
             now = runtime.clock.now()
+            hospital_code = demo_of(jurisdiction)[0]["code"]
             key = await create_key(
-                session, role="hospital", name="demo", hospital_code=DEMO_HOSPITAL["code"], now=now
+                session, role="hospital", name="demo", hospital_code=hospital_code, now=now
             )
             other = await create_key(
                 session, role="hospital", name="other", hospital_code="H11010500002", now=now
