@@ -188,7 +188,7 @@ def _insured_employee(event: BirthEvent, _context: RuleContext) -> str | None:
             [
                 text(
                     "生育津贴：仅适用于参加职工生育保险的母亲（mother.employment：未填写）",
-                    "maternity allowance: only for mothers insured as employees "
+                    "Maternity allowance: only for mothers insured as employees "
                     "(mother.employment: not given)",
                 )
             ]
@@ -198,7 +198,7 @@ def _insured_employee(event: BirthEvent, _context: RuleContext) -> str | None:
             [
                 text(
                     "生育津贴：仅适用于参加职工生育保险的母亲（mother.employment.insured：否）",
-                    "maternity allowance: only for mothers insured as employees "
+                    "Maternity allowance: only for mothers insured as employees "
                     "(mother.employment.insured: false)",
                 )
             ]

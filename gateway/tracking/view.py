@@ -20,8 +20,6 @@ from gateway.store.tables import Birth, HistoryRow, StepRow
 from gateway.tracking import texts
 
 NEEDS_PARENTS = frozenset({StepState.REJECTED, StepState.OFFLINE})
-# Outputs shown in their own way (a benefit's programmes), not as documents.
-HIDDEN_OUTPUTS = frozenset({"programmes"})
 
 
 def mask_citizen_id(value: str) -> str:
@@ -160,7 +158,7 @@ def step_view(
         "documents": [
             {"name": key, "label": labels.get(key, text(key, key)), "value": v}
             for key, v in output.items()
-            if v and key not in HIDDEN_OUTPUTS
+            if v and not spec.asks_parents  # a benefit shows its outputs in its own way
         ],
         # The reason, only where it tells the parents what to do; a department's
         # technical error never (operators see it in the birth's view).

@@ -84,7 +84,7 @@ async def test_a_second_child_in_baiyin_gets_both_programmes_once_the_parents_co
     assert offered["national"]["monthly_amount_yuan"] == "300"
     assert offered["baiyin"]["eligible"]
     assert offered["baiyin"]["months"] == 36
-    assert not [r for r in await baiyin.records("wjw")]  # nothing sent before they confirm
+    assert await baiyin.records("wjw") == []  # nothing sent before they confirm
 
     wrong = await answer(baiyin, code, "000000", "childcare_subsidy", "confirm")
     assert wrong.status_code == 404  # the same verification as viewing

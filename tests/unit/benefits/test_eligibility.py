@@ -92,7 +92,7 @@ def test_the_subsidy_applies_when_one_programme_pays_and_says_why_when_none_does
     assert CHILDCARE.eligible(born("2025-06-01T08:00", number=1), RuleContext("6204")) is None
     reason = CHILDCARE.eligible(born("2024-06-01T08:00", number=1), RuleContext("6204"))
     assert reason is not None
-    assert "national childcare subsidy" in reason
+    assert "National childcare subsidy" in reason
     assert "child.born_at" in reason
     assert "Baiyin childcare subsidy" in reason
     assert "child.family_child_number" in reason
