@@ -167,8 +167,8 @@ async def up(
     console.print(f"  tracking page:   {base}/track")
     if not departments_configured():
         console.print(f"  sandbox:         {base}/sandbox/nhc/_sandbox/records")
-    console.print(f"  profile:         {settings.profile}")
-    console.print(f"  demo hospital:   {hospital['code']} {hospital['name']}  key: {key}")
+    console.print(f"  profile:         {settings.profile}  (demo hospital: {hospital['name']})")
+    console.print(f"  demo hospital:   {hospital['code']}  key: {key}")
     kept = "made now; keep it private and backed up" if made else "this installation's"
     console.print(f"  keys, secrets:   {secrets_path.resolve()}  ({kept})")
     published = development_settings(settings, departments=runtime.registry.departments)

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
-from birthlink.samples import baiyin_birth_event
+from birthlink.demo import run_demo
+from birthlink.samples import baiyin_birth_event, demo_of
 from tests.support.servers import wait_for
 from tests.support.stack import KINDS, Stack, running_stack
 
@@ -220,3 +222,41 @@ async def test_a_profile_without_the_baiyin_programme_runs_the_same_births_witho
         await wait_step(stack, code, verification, "childcare_subsidy", "completed")
         (grant,) = await stack.records("wjw")
         assert [p["code"] for p in grant["data"]["programmes"]] == ["national"]
+
+
+async def test_the_commission_and_the_maternity_scheme_have_the_fault_knobs(
+    baiyin: Stack,
+) -> None:
+    """wjw fails twice (in-call retries carry it), the employee scheme refuses
+    this employer: the subsidy completes, the allowance needs a correction."""
+    event = birth(7, 2, insured=True)
+    employer = event["mother"]["employment"]["employer_code"]
+    await baiyin.faults("wjw", fail_next=2)
+    await baiyin.faults(
+        "nhsa", reject=[{"field": "emp_no", "equals": employer, "reason": "单位未参保"}]
+    )
+    _, code, verification = await post(baiyin, event)
+    await wait_step(baiyin, code, verification, "maternity_allowance", "awaiting_parents")
+    await answer(baiyin, code, verification, "maternity_allowance", "confirm")
+    refused = await wait_step(baiyin, code, verification, "maternity_allowance", "rejected")
+    assert refused["needs_parents"]
+    await wait_step(baiyin, code, verification, "childcare_subsidy", "awaiting_parents")
+    await answer(baiyin, code, verification, "childcare_subsidy", "confirm")
+    await wait_step(baiyin, code, verification, "childcare_subsidy", "completed")
+    (grant,) = await baiyin.records("wjw")
+    assert grant["requests"] >= 1
+
+    messages = (await baiyin.sandbox.get("/sms/_sandbox/messages")).json()["messages"]
+    texts = [m["text"] for m in messages if m["to"] == event["contact"]["phone"]]
+    assert any("育儿补贴可以领取" in t and "每月300元" in t for t in texts), texts
+
+
+async def test_the_demo_table_shows_each_births_benefits(baiyin: Stack) -> None:
+    key = baiyin.hospital.headers["Authorization"].removeprefix("Bearer ")
+    _, births = demo_of("62")
+    console = Console(record=True, width=200)
+    outcomes = await run_demo(baiyin.gateway_url, key, 3, console=console, births=births)
+    assert all(o.benefits.startswith("childcare subsidy: ") for o in outcomes)
+    printed = console.export_text()
+    assert "benefits" in printed
+    assert "to confirm" in printed
