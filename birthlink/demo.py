@@ -29,6 +29,7 @@ SETTLED_STEPS = {
     "rejected",
     "failed",
 }
+BENEFITS = {"childcare_subsidy": "subsidy", "maternity_allowance": "allowance"}
 BENEFIT_WORDS = {
     "awaiting_parents": "to confirm",
     "not_applicable": "not eligible",
@@ -65,15 +66,18 @@ async def _follow(http: httpx.AsyncClient, event: dict[str, object], timeout_s: 
         await asyncio.sleep(0.25)
     steps: list[dict[str, Any]] = birth.get("steps", [])
     outputs: dict[str, dict[str, str]] = {s["step"]: s["output"] for s in steps}
-    benefits = ", ".join(
-        f"{s['step'].replace('_', ' ')}: {BENEFIT_WORDS.get(s['state'], s['state'])}"
+    benefits = "; ".join(
+        f"{BENEFITS[s['step']]}: {BENEFIT_WORDS.get(s['state'], s['state'])}"
         for s in steps
-        if s["step"] in ("childcare_subsidy", "maternity_allowance")
+        if s["step"] in BENEFITS
     )
+    status = str(birth.get("status", "unknown"))
+    if status == "in_progress" and any(s["state"] == "awaiting_parents" for s in steps):
+        status = "awaiting parents"
     return Outcome(
         accepted["birth_id"],
         accepted["tracking_code"],
-        str(birth.get("status", "unknown")),
+        status,
         time.monotonic() - started,
         outputs.get("household_registration", {}).get("citizen_id"),
         outputs.get("social_security_card", {}).get("card_number"),

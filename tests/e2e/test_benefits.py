@@ -256,7 +256,8 @@ async def test_the_demo_table_shows_each_births_benefits(baiyin: Stack) -> None:
     _, births = demo_of("62")
     console = Console(record=True, width=200)
     outcomes = await run_demo(baiyin.gateway_url, key, 3, console=console, births=births)
-    assert all(o.benefits.startswith("childcare subsidy: ") for o in outcomes)
+    assert all(o.benefits.startswith("subsidy: ") for o in outcomes)
+    assert all(o.status == "awaiting parents" for o in outcomes)
     printed = console.export_text()
     assert "benefits" in printed
     assert "to confirm" in printed

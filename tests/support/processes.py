@@ -88,6 +88,8 @@ async def deployment(logs: Path, *, later_delay_s: float = 1.0) -> AsyncIterator
             "BIRTHLINK_AMQP_PREFIX": prefix,
             "BIRTHLINK_DEPARTMENTS_URL": sandbox_url,
             "BIRTHLINK_LATER_DELAY_S": str(later_delay_s),
+            # The births posted to it are the Zhejiang demo's (bench/ runs it too).
+            "BIRTHLINK_PROFILE": os.environ.get("BIRTHLINK_PROFILE", "five"),
             **generate(),  # the production roles refuse the development keys and secrets
         }
         await _run(env, "migrate")
