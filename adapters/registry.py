@@ -24,8 +24,12 @@ from adapters._runtime.settings import AdapterSettings
 from adapters._runtime.worker import AdapterWorker, DepartmentAdapter
 from adapters.birth_certificate.client import BirthCertificateClient
 from adapters.birth_certificate.handler import BirthCertificateAdapter
+from adapters.childcare_subsidy.client import SubsidyClient
+from adapters.childcare_subsidy.handler import ChildcareSubsidyAdapter
 from adapters.household_registration.client import HouseholdClient
 from adapters.household_registration.handler import HouseholdRegistrationAdapter
+from adapters.maternity_allowance.client import MaternityClient
+from adapters.maternity_allowance.handler import MaternityAllowanceAdapter
 from adapters.medical_insurance.client import InsuranceClient
 from adapters.medical_insurance.handler import MedicalInsuranceAdapter
 from adapters.social_security_card.client import CardClient
@@ -51,8 +55,12 @@ BUILTIN_ADAPTERS: dict[str, AdapterFactory] = {
     "nhc": lambda http, retry: BirthCertificateAdapter(BirthCertificateClient(http, retry)),
     "cdc": lambda http, retry: VaccinationAdapter(VaccinationClient(http, retry)),
     "mps": lambda http, retry: HouseholdRegistrationAdapter(HouseholdClient(http, retry)),
-    "nhsa": lambda http, retry: MedicalInsuranceAdapter(InsuranceClient(http, retry)),
+    "nhsa": lambda http, retry: MedicalInsuranceAdapter(
+        InsuranceClient(http, retry),
+        maternity=MaternityAllowanceAdapter(MaternityClient(http, retry)),
+    ),
     "hrss": lambda http, retry: SocialSecurityCardAdapter(CardClient(http, retry)),
+    "wjw": lambda http, retry: ChildcareSubsidyAdapter(SubsidyClient(http, retry)),
 }
 
 

@@ -172,12 +172,15 @@ def notifier() -> None:
 
 
 @app.command()
-def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa or hrss")]) -> None:
+def adapter(
+    department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa, hrss or wjw")],
+) -> None:
     """One department's adapter: consume its queue, call its API."""
     from adapters._runtime.settings import AdapterSettings
     from adapters.registry import AdapterRuntime
     from bus.factory import make_transport
     from bus.topology import Topology
+    from contracts.profile import load_profile
     from contracts.sealing import Keyring
 
     settings = AdapterSettings()
@@ -189,7 +192,8 @@ def adapter(department: Annotated[str, typer.Argument(help="nhc, cdc, mps, nhsa 
         keyring = Keyring.parse(settings.bus_keys.get_secret_value())
         transport = make_transport(settings.amqp_url, keyring, Topology(settings.amqp_prefix))
         await transport.start()
-        adapters = AdapterRuntime([department], transport, settings)
+        registry = load_profile(settings.profile).registry()
+        adapters = AdapterRuntime([department], transport, settings, registry=registry)
         await adapters.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

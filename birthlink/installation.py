@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from adapters._runtime.settings import AdapterSettings
 from bus.sealed import DEV_BUS_KEYS
-from contracts.catalogue import BUILTIN_DEPARTMENTS
+from contracts.profile import ALL_DEPARTMENTS as BUILTIN_DEPARTMENTS
 from contracts.sealing import Keyring
 from gateway.settings import DEV_DATA_KEYS, GatewaySettings
 

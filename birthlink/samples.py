@@ -5,14 +5,18 @@ GB 11643 check digit and an existing region.
 """
 
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from stdnum.cn import ric
+from stdnum.cn import ric, uscc
 
 CST = timezone(timedelta(hours=8))
 DEMO_HOSPITAL = {"code": "H33010600001", "name": "杭州市西湖区妇幼保健院"}
 REGIONS = ("330106", "330102", "330105", "330108", "110105", "440305")
+# Baiyin (白银市), the default profile's city: its districts and counties.
+BAIYIN_HOSPITAL = {"code": "H62040200001", "name": "白银市妇幼保健院"}
+BAIYIN_REGIONS = ("620402", "620403", "620421", "620422", "620423")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "子涵浩宇欣怡梓萱雨桐一诺思远嘉乐沐阳安然若溪明轩语嫣"
 
@@ -128,3 +132,53 @@ def birth_event(
         "card_delivery": {"method": rng.choice(("mail", "collect")), "photo": None},
         "duplicate_of_checked": False,
     }
+
+
+def credit_code(region: str, rng: random.Random) -> str:
+    """A made-up unified social credit code (a company registered in `region`)
+    with a valid GB 32100 check character."""
+    body = f"91{region}{rng.randrange(10**9):09d}"
+    return body + uscc.calc_check_digit(body + "0")
+
+
+def baiyin_birth_event(
+    rng: random.Random | None = None,
+    *,
+    now: datetime | None = None,
+    record_id: str | None = None,
+    family_child_number: int | None = None,
+    insured: bool | None = None,
+) -> dict[str, Any]:
+    """A birth in Baiyin: the hospital, the parents and the household in one of
+    its counties; a first, second or third child (`family_child_number`, else
+    random); the mother insured as an employee or not (`insured`, else random)."""
+    rng = rng or random.Random()
+    event = birth_event(rng, now=now, hospital=BAIYIN_HOSPITAL, record_id=record_id)
+    region = rng.choice(BAIYIN_REGIONS)
+    born = date.fromisoformat(event["child"]["born_at"][:10])
+    for parent, seq in (("mother", rng.randrange(0, 999, 2)), ("father", rng.randrange(1, 999, 2))):
+        parent_born = born - timedelta(days=365 * rng.randrange(22, 40) + rng.randrange(300))
+        event[parent]["id_number"] = resident_id(region, parent_born, seq)
+    event["child"]["birthplace_region"] = "620402"
+    event["child"]["family_child_number"] = family_child_number or rng.choice((1, 2, 2, 3))
+    event["household"]["hukou_region"] = region
+    event["household"]["hukou_address"] = f"人民路{rng.randrange(1, 999)}号{rng.randrange(1, 30)}栋"
+    event["insurance"]["region"] = region
+    event["contact"]["mailing_address"]["region"] = region
+    event["contact"]["mailing_address"]["detail"] = f"北京路{rng.randrange(1, 999)}号"
+    insured = rng.random() < 0.6 if insured is None else insured
+    event["mother"]["employment"] = {
+        "employer_code": credit_code(region, rng),
+        "insured": insured,
+    }
+    return event
+
+
+def demo_of(
+    jurisdiction: str | None,
+) -> tuple[dict[str, str], Callable[[random.Random], dict[str, Any]]]:
+    """The demo hospital and births of a deployment: Baiyin's in Baiyin (or a
+    profile of a place that holds it), the Zhejiang demo elsewhere."""
+    if jurisdiction and BAIYIN_REGIONS[0].startswith(jurisdiction):  # Baiyin, or Gansu
+        return BAIYIN_HOSPITAL, lambda rng: baiyin_birth_event(rng)
+    return DEMO_HOSPITAL, lambda rng: birth_event(rng)

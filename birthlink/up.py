@@ -28,8 +28,8 @@ from birthlink.installation import (
     gateway_settings,
     load_or_create,
 )
-from birthlink.samples import DEMO_HOSPITAL
-from contracts.catalogue import BUILTIN_DEPARTMENTS
+from birthlink.samples import demo_of
+from contracts.profile import ALL_DEPARTMENTS as BUILTIN_DEPARTMENTS
 from gateway.api.app import create_app
 from gateway.bootstrap import Runtime, bootstrap
 from gateway.security.keys import create_key
@@ -115,7 +115,12 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
         }
         sandbox = create_sandbox(SandboxSettings(gateway_url=base, **secrets))
         runtime.companions.append(sandbox)
-    adapters = AdapterRuntime(runtime.registry.departments, runtime.transport, adapter_settings)
+    adapters = AdapterRuntime(
+        runtime.registry.departments,
+        runtime.transport,
+        adapter_settings,
+        registry=runtime.registry,
+    )
     runtime.companions.append(AdaptersCompanion(adapters))
     app = create_app(runtime)
     if sandbox is not None:
@@ -152,12 +157,13 @@ async def up(
             await serving  # it failed to start: raise why
             return
         await asyncio.sleep(0.05)
+    hospital, births = demo_of(settings.deployment().jurisdiction)
     async with runtime.db.write() as session:
         key = await create_key(
             session,
             role="hospital",
             name="demo",
-            hospital_code=DEMO_HOSPITAL["code"],
+            hospital_code=hospital["code"],
             now=runtime.clock.now(),
         )
     base = f"http://{host}:{port}"
@@ -170,7 +176,8 @@ async def up(
     console.print(f"  tracking page:   {base}/track")
     if not departments_configured():
         console.print(f"  sandbox:         {base}/sandbox/nhc/_sandbox/records")
-    console.print(f"  demo hospital:   {DEMO_HOSPITAL['code']}  key: {key}")
+    console.print(f"  profile:         {settings.profile}  (demo hospital: {hospital['name']})")
+    console.print(f"  demo hospital:   {hospital['code']}  key: {key}")
     kept = "made now; keep it private and backed up" if made else "this installation's"
     console.print(f"  keys, secrets:   {secrets_path.resolve()}  ({kept})")
     if log_file is not None:
@@ -179,6 +186,6 @@ async def up(
     if published:  # set so in the environment, or kept for a database from before
         console.print(f"  [yellow]published development values in use:[/] {', '.join(published)}")
     if demo:
-        await run_demo(base, key, demo, console=console)
+        await run_demo(base, key, demo, console=console, births=births)
         console.print("Still serving; Ctrl-C to stop.")
     await serving

@@ -46,7 +46,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from stdnum.cn import ric
+from stdnum.cn import ric, uscc
 
 from contracts.regions import region_exists, region_known
 
@@ -539,6 +539,10 @@ class Child(_Model):
     length_cm: float = Field(strict=True, ge=20, le=70, allow_inf_nan=False)
     plurality: int = Field(strict=True, ge=1, le=8, description="Babies born in this birth")
     birth_order: int = Field(strict=True, ge=1, description="1..plurality")
+    family_child_number: int | None = Field(
+        default=None, strict=True, ge=1, le=10,
+        description="Which child of the family this is (1 first, 2 second, ...); benefits read it",
+    )
 
     @field_validator("born_at")
     @classmethod
@@ -599,10 +603,30 @@ class Parent(_Model):
         return value
 
 
+class Employment(_Model):
+    """The mother's employer and whether she is insured as its employee (the
+    maternity allowance reads it)."""
+
+    employer_code: str = Field(description="The employer's unified social credit code (GB 32100)")
+    insured: bool = Field(strict=True, description="Insured in the employee maternity scheme")
+
+    @field_validator("employer_code")
+    @classmethod
+    def _credit_code(cls, value: str) -> str:
+        if not uscc.is_valid(value):
+            raise _error(
+                "invalid_credit_code",
+                "must be a valid unified social credit code (18 characters, GB 32100 check)",
+                "必须是有效的统一社会信用代码",
+            )
+        return value
+
+
 class Mother(Parent):
     """The mother: like any parent, and her mobile phone is required (parents get SMS)."""
 
     phone: MobilePhone
+    employment: Employment | None = None
 
 
 class Household(_Model):

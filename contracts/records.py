@@ -78,10 +78,46 @@ class SocialSecurityCardRecord(_Record):
     photo: str | None
 
 
+class ProgrammeAsked(_Record):
+    """A childcare subsidy programme the birth is eligible for, as decided here."""
+
+    code: str
+    monthly_amount_fen: int
+    first_month: str  # YYYY-MM
+    last_month: str
+
+
+class ChildcareSubsidyRecord(_Record):
+    """For the county health commission: grant the programmes the child is eligible
+    for, paid to the child's social security card."""
+
+    citizen_id: str
+    card: str  # the card number, or its application number until the card is made
+    name: str
+    birth_date: date
+    hukou_region: str
+    family_child_number: int | None
+    guardian_name: str
+    programmes: list[ProgrammeAsked]
+
+
+class MaternityAllowanceRecord(_Record):
+    """For the employee maternity scheme: the mother, her employer and the birth."""
+
+    mother_name: str
+    mother_id_type: str
+    mother_id_number: str
+    employer_code: str
+    birth_date: date
+    plurality: int
+
+
 StepRecord = (
     BirthCertificateRecord
     | VaccinationRecord
     | HouseholdRegistrationRecord
     | MedicalInsuranceRecord
     | SocialSecurityCardRecord
+    | ChildcareSubsidyRecord
+    | MaternityAllowanceRecord
 )

@@ -8,7 +8,7 @@ repeats a name, or closes a cycle (`RegistryError`).
 """
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal, TypedDict
@@ -108,6 +108,23 @@ def _start_of(day: date) -> datetime:
 
 
 @dataclass(frozen=True)
+class ProgrammeDecision:
+    """A benefit programme's answer for one birth (contracts.benefits decides)."""
+
+    code: str
+    title: Text
+    eligible: bool
+    reason: Text | None = None
+    monthly_amount_fen: int | None = None
+    first_month: str | None = None  # "YYYY-MM"
+    last_month: str | None = None
+
+
+# A benefit's decision per programme, for the parents' page.
+Explain = Callable[[BirthEvent], Sequence[ProgrammeDecision]]
+
+
+@dataclass(frozen=True)
 class StepTexts:
     """What parents read of a step: its title, and the office that does it in person."""
 
@@ -144,6 +161,10 @@ class StepSpec:
     answers_later: bool = False
     compensation: Compensation = "revoke"
     fixed_once_sent: tuple[str, ...] = ()
+    # A benefit: once its needs are done it waits for the parents to confirm
+    # (`awaiting_parents`); `explain` gives its decision per programme.
+    asks_parents: bool = False
+    explain: Explain | None = None
 
 
 def department_env(suffix: str, prefix: str = "BIRTHLINK_") -> dict[DepartmentName, str]:

@@ -20,6 +20,7 @@ class StepState(StrEnum):
     CANCELLED = "cancelled"
     COMPENSATED = "compensated"
     NOT_APPLICABLE = "not_applicable"
+    AWAITING_PARENTS = "awaiting_parents"  # a benefit waits for the parents to confirm
 
 
 # Nothing moves a step out of these except an explicit operator action.

@@ -13,7 +13,7 @@ import structlog
 from bus.base import ManagedTransport
 from bus.factory import make_transport
 from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology
-from contracts.catalogue import builtin_registry
+from contracts.profile import Profile
 from contracts.registry import Registry, RuleContext
 from contracts.sealing import Keyring
 from contracts.steps import StepState
@@ -181,6 +181,11 @@ def database_for(settings: GatewaySettings) -> Database:
     return db
 
 
+def plan_of(profile: Profile) -> Plan:
+    """The step DAG of a deployment profile, with its jurisdiction."""
+    return Plan(profile.registry(), RuleContext(profile.jurisdiction))
+
+
 def bootstrap(
     settings: GatewaySettings,
     *,
@@ -195,10 +200,7 @@ def bootstrap(
     test's own steps)."""
     db = db or database_for(settings)
     crypto.bind(db, Keyring.parse(settings.data_keys.get_secret_value()))
-    plan = plan or Plan(
-        builtin_registry(card_waits_for_insurance=settings.card_waits_for_insurance),
-        RuleContext(settings.jurisdiction),
-    )
+    plan = plan or plan_of(settings.deployment())
     transport = transport or make_transport(
         settings.amqp_url,
         Keyring.parse(settings.bus_keys.get_secret_value()),

@@ -10,6 +10,7 @@ from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.sealed import DEV_BUS_KEYS
+from contracts.profile import DEFAULT_PROFILE, Profile, load_profile
 from contracts.registry import gather_per_department
 from contracts.sealing import Keyring
 from gateway.deadlines import NEAR_DEADLINE
@@ -40,7 +41,10 @@ class GatewaySettings(BaseSettings):
     database_schema: str | None = None  # PostgreSQL: keep the tables in this schema
     amqp_url: str | None = None  # several nodes of a cluster: their URLs, comma-separated
     amqp_prefix: str = ""  # prefix of every exchange and queue (several deployments, one broker)
-    jurisdiction: str | None = None  # a 2-digit province code, e.g. "33"; None: everywhere
+    # The deployment profile (contracts.profile): a name under profiles/ or a
+    # path. It holds the jurisdiction, the steps and programmes, legal deadlines
+    # and offices; it is validated at start.
+    profile: str = DEFAULT_PROFILE
 
     # The HMAC secret each department signs its callbacks with, by department;
     # `BIRTHLINK_<DEPARTMENT>_SECRET` sets one. Unset: `dev-<department>-secret`.
@@ -68,7 +72,6 @@ class GatewaySettings(BaseSettings):
     relay_interval_s: float = 0.2
     relay_batch: int = 200
     sweep_interval_s: float = 1.0
-    card_waits_for_insurance: bool = True
     # What is done does not stay (gateway.workers.pruner): published outbox rows
     # and inbox rows older than these are deleted, every `prune_interval_s`.
     outbox_keep: timedelta = timedelta(days=7)
@@ -115,6 +118,16 @@ class GatewaySettings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)
         return value
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: str) -> str:
+        load_profile(value)  # ProfileError names the wrong field at start-up
+        return value
+
+    def deployment(self) -> Profile:
+        """The deployment profile these settings name."""
+        return load_profile(self.profile)
 
     @field_validator("database_url")
     @classmethod

@@ -28,7 +28,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox import cdc, controls, hrss, mps, nhc, nhsa, sms
+from sandbox import cdc, controls, hrss, mps, nhc, nhsa, sms, wjw
 from sandbox.callbacks import CallbackSender
 from sandbox.citizen_id import CitizenIdRegistry
 from sandbox.department import Clock, Department, ErrorRenderer, utc_now
@@ -44,6 +44,7 @@ _ERROR_SHAPES: dict[DepartmentName, ErrorRenderer] = {
     "mps": mps.render_error,
     "nhsa": nhsa.render_error,
     "hrss": hrss.render_error,
+    "wjw": wjw.render_error,
 }
 
 
@@ -54,7 +55,7 @@ async def _answer(request: Request, exc: Exception) -> Response:
 
 
 class Sandbox:
-    """The five simulated departments: :attr:`app` serves them, :meth:`start` runs
+    """The simulated departments: :attr:`app` serves them, :meth:`start` runs
     the background loop that gives their later answers."""
 
     def __init__(self, settings: SandboxSettings, clock: Clock) -> None:
@@ -131,7 +132,7 @@ class Sandbox:
         app.add_exception_handler(EarlyAnswerError, _answer)
         routers: dict[DepartmentName, Callable[[Department], APIRouter]] = {
             "nhc": nhc.create_router, "cdc": cdc.create_router, "mps": mps.create_router,
-            "nhsa": nhsa.create_router, "hrss": hrss.create_router,
+            "nhsa": nhsa.create_router, "hrss": hrss.create_router, "wjw": wjw.create_router,
         }
         for name, create_router in routers.items():
             dept = self.departments[name]

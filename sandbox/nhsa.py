@@ -7,10 +7,11 @@ the enrolment (freeing the ``certno``), ``…/{psn_no}/update`` changes it.
 
 import random
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Annotated, Self
 
 from fastapi import APIRouter, Request
-from pydantic import StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 from starlette.responses import Response
 from stdnum.cn import ric
 
@@ -116,5 +117,66 @@ def create_router(dept: Department) -> APIRouter:
         record.data, record.state = merged, UPDATED
         answer = json_answer(200, {"psn_no": psn_no, "status": UPDATED})
         return dept.change(record, key, "update", changes, answer)
+
+    router.include_router(create_maternity_router(dept))
+    return router
+
+
+# -- the employee maternity scheme (生育津贴) --------------------------------------------
+
+CLAIMED, CLAIM_STOPPED = "claimed", "stopped"
+BASE_DAYS, DAYS_PER_MORE_BABY = 98, 15
+"""The statutory maternity leave, and the days added for each further baby."""
+
+
+class MaternityClaim(WireModel):
+    """The body of ``POST /maternity/claims``."""
+
+    psn_name: Name
+    psn_cert_type: Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,30}$")]
+    certno: Annotated[str, StringConstraints(min_length=5, max_length=30)]
+    emp_no: Annotated[str, StringConstraints(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
+    brdy: IsoDate
+    plurality: int = Field(ge=1, le=8)
+
+
+def maternity_answer(claim: MaternityClaim) -> JsonObject:
+    """The allowance: the days of leave at an example daily wage of the employer
+    (a figure of the sandbox, not a real wage), paid to the mother, one month on."""
+    days = BASE_DAYS + DAYS_PER_MORE_BABY * (claim.plurality - 1)
+    daily_fen = 20000 + sum(map(ord, claim.emp_no)) % 100 * 100
+    payment = date.fromisoformat(claim.brdy) + timedelta(days=30)
+    return {
+        "amount_fen": days * daily_fen,
+        "days": days,
+        "paid_to": "mother",
+        "payment_date": payment.isoformat(),
+    }
+
+
+def create_maternity_router(dept: Department) -> APIRouter:
+    """The employee maternity scheme's endpoints (beside enrolment, same department)."""
+    router = APIRouter()
+
+    @router.post("/maternity/claims")
+    async def claim(request: Request) -> Response:
+        key, raw = await dept.receive(request, "maternity_claim")
+        data = dept.parse_json(raw)
+        asked = dept.validate(MaternityClaim, data)
+        dept.check_rules(key, "maternity_claim", data)
+        claim_no = dept.new_ref(lambda rng: f"SY{rng.randrange(10**12):012d}")
+        answer = json_answer(200, {"claim_no": claim_no, **maternity_answer(asked)})
+        dept.accept(key, "maternity_claim", data, ref=claim_no, state=CLAIMED, answer=answer)
+        return answer.to_response()
+
+    @router.post("/maternity/claims/{claim_no}/stop")
+    async def stop(claim_no: str, request: Request) -> Response:
+        key, raw = await dept.receive(request, "maternity_stop")
+        record = dept.lookup(claim_no)
+        body = dept.parse_json(raw)
+        dept.validate(Stop, body)
+        record.state = CLAIM_STOPPED
+        answer = json_answer(200, {"claim_no": claim_no, "status": CLAIM_STOPPED})
+        return dept.change(record, key, "maternity_stop", body, answer)
 
     return router

@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DepartmentName = Literal["nhc", "cdc", "mps", "nhsa", "hrss"]
+DepartmentName = Literal["nhc", "cdc", "mps", "nhsa", "hrss", "wjw"]
 
 
 class SandboxSettings(BaseSettings):
@@ -23,6 +23,7 @@ class SandboxSettings(BaseSettings):
     mps_secret: SecretStr = SecretStr("dev-mps-secret")
     nhsa_secret: SecretStr = SecretStr("dev-nhsa-secret")
     hrss_secret: SecretStr = SecretStr("dev-hrss-secret")
+    wjw_secret: SecretStr = SecretStr("dev-wjw-secret")
     later_delay_s: float = Field(default=1.5, ge=0)
     """Default time a review (mps) or card making (hrss) takes; faults override it."""
     sweep_interval_s: float = Field(default=0.1, gt=0)
@@ -40,5 +41,6 @@ class SandboxSettings(BaseSettings):
             "mps": self.mps_secret,
             "nhsa": self.nhsa_secret,
             "hrss": self.hrss_secret,
+            "wjw": self.wjw_secret,
         }
         return secrets[department].get_secret_value()

@@ -6,6 +6,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.sealed import DEV_BUS_KEYS
+from contracts.profile import DEFAULT_PROFILE
 from contracts.registry import gather_per_department
 
 
@@ -37,6 +38,8 @@ class AdapterSettings(BaseSettings):
     breaker_failures: int = 5
     breaker_open_s: float = 30.0
     metrics_port: int | None = None  # serve this process's Prometheus metrics here when set
+    # The deployment profile (contracts.profile): which steps each department does.
+    profile: str = DEFAULT_PROFILE
 
     @model_validator(mode="before")
     @classmethod

@@ -12,10 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
 
 from gateway.api.deps import RuntimeDep
 from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
+from gateway.services.parents import Decision, decide_benefit
 from gateway.settings import GatewaySettings
 from gateway.store.tables import Birth
 from gateway.tracking.guard import WrongTries, client_address, find_birth, trusted_networks
@@ -94,6 +96,50 @@ async def track(
         return await load_view(
             session, birth, runtime.registry, runtime.clock.now(), runtime.settings.deadline_near
         )
+
+
+class Confirmation(BaseModel):
+    """The parents' answer to a benefit awaiting them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision
+
+
+@router.post(
+    "/v1/track/{tracking_code}/confirmations/{step}",
+    tags=["tracking"],
+    responses={
+        404: {"description": "Unknown code, wrong verification, or no such step"},
+        409: {"description": "The step is not awaiting the parents"},
+        429: {},
+    },
+)
+async def confirm(
+    tracking_code: str,
+    step: str,
+    body: Confirmation,
+    request: Request,
+    runtime: RuntimeDep,
+    response: Response,
+    x_verification: VerificationHeader = None,
+) -> dict[str, Any]:
+    """Confirm a benefit (it is sent to its department) or decline it (`skipped`),
+    with the same verification as viewing."""
+    response.headers.update(NO_STORE)
+    birth = await _look_up(request, runtime, tracking_code, x_verification)
+    decided = await decide_benefit(runtime.uow, birth.id, step, body.decision)
+    if decided is None or decided.state is None:
+        raise ProblemError(404, "No such step", headers=NO_STORE)
+    if not decided.taken:
+        raise ProblemError(
+            409,
+            "Not awaiting the parents",
+            f"{step} is {decided.state}: only a benefit awaiting the parents is confirmed "
+            "or declined",
+            headers=NO_STORE,
+        )
+    return {"step": step, "decision": body.decision, "state": decided.state}
 
 
 @router.get(

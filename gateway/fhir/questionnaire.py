@@ -38,6 +38,7 @@ APPLICATION_PATHS: Final = (
     "child.birthplace_region",
     "mother.nationality",
     "mother.ethnicity",
+    "mother.employment",
     "father.nationality",
     "father.ethnicity",
     "duplicate_of_checked",

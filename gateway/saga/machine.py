@@ -57,6 +57,9 @@ SENT_STATES = frozenset(
 )
 
 
+ADOPTED = "declared after this birth was accepted"
+
+
 class SagaError(Exception):
     """Base of the saga core's errors."""
 
@@ -201,7 +204,7 @@ class Saga:
         """Steps declared after this birth was accepted do not apply to it."""
         for step in self.plan.steps:
             if step not in self.steps:
-                why = "declared after this birth was accepted"
+                why = ADOPTED
                 self.steps[step] = StepView(
                     step, StepState.NOT_APPLICABLE, last_error=why, changed=True, new=True
                 )
@@ -263,7 +266,11 @@ class Saga:
             return
         states = {s: v.state for s, v in self.steps.items()}
         for step in self.plan.ready(states):
-            self._dispatch(self.steps[step], now)
+            if self.plan.spec(step).asks_parents:
+                why = f"{self._decision(step)}: asking the parents to confirm"
+                self._move(self.steps[step], StepState.AWAITING_PARENTS, why, next_at=None)
+            else:
+                self._dispatch(self.steps[step], now)
         for view in self.steps.values():
             if (
                 view.state == StepState.COMPLETED
@@ -292,12 +299,14 @@ class Saga:
                 "the services asked for cannot be corrected once the birth is accepted"
             )
         self._refuse_fixed_changes(event)
+        previous = self.event
         self.versions[version] = event
         self.event, self.event_version = event, version
         self.source = source if source is not None else event.model_dump(mode="json")
         self.transitions.append(
             Transition(None, self.status.value, self.status.value, f"corrected: version {version}")
         )
+        self._redecide(previous)
         for view in self.steps.values():
             if view.state != StepState.REJECTED:
                 continue
@@ -310,6 +319,78 @@ class Saga:
             else:  # refused at review: the department amends and reviews again
                 self._amend_if_changed(view, now)
         self.advance(now)
+
+    def parents_decide(
+        self, step: StepName, decision: Literal["confirm", "decline"], now: datetime
+    ) -> bool:
+        """The parents confirm a benefit (it is sent to the department) or decline
+        it (`skipped`). False when the step is not awaiting the parents."""
+        view = self.steps.get(step)
+        if view is None or view.state != StepState.AWAITING_PARENTS:
+            return False
+        if decision == "confirm":
+            self._dispatch(view, now, detail="confirmed by the parents")
+        else:
+            self._move(view, StepState.SKIPPED, "declined by the parents", next_at=None)
+        self._settle_status()
+        return True
+
+    def _decision(self, step: StepName) -> str:
+        """A benefit's decision in words, for the history: each programme's answer."""
+        spec = self.plan.spec(step)
+        if spec.explain is None:
+            return "eligible"
+        return "; ".join(
+            f"{d.code}: eligible, {d.monthly_amount_fen} fen a month, "
+            f"{d.first_month} to {d.last_month}"
+            if d.eligible
+            else f"{d.code}: not eligible ({d.reason['en'] if d.reason else ''})"
+            for d in spec.explain(self.event)
+        )
+
+    def _redecide(self, previous: BirthEvent) -> None:
+        """A correction re-decides the eligibility of benefits not yet sent; each
+        decision that changes is a line of history, and a benefit whose decision
+        changed while the parents were asked is asked again."""
+        for view in self.steps.values():
+            spec = self.plan.spec(view.step) if view.step in self.plan.steps else None
+            if spec is None or not spec.asks_parents:
+                continue
+            undecided = view.state in (StepState.WAITING, StepState.AWAITING_PARENTS)
+            decided_no = view.state == StepState.NOT_APPLICABLE and view.attempt == 0
+            if not (undecided or decided_no) or view.last_error == ADOPTED:
+                continue
+            reason = spec.eligible(self.event, self.plan.context)
+            if reason:
+                if view.state != StepState.NOT_APPLICABLE or reason != view.last_error:
+                    self._move(
+                        view, StepState.NOT_APPLICABLE, f"re-decided: {reason}", next_at=None
+                    )
+                    view.last_error = reason
+                continue
+            if view.state == StepState.NOT_APPLICABLE:
+                blocked = [
+                    self.steps[need].state
+                    for need in spec.needs
+                    if self.steps[need].state in RELEASED_STATES | {StepState.OFFLINE}
+                ]
+                state = blocked[0] if blocked else StepState.WAITING
+                why = f"a step it needs is {state.value}" if blocked else "eligible"
+                self._move(view, state, f"re-decided: {why}", next_at=None)
+                view.last_error = why if blocked else None
+            elif view.state == StepState.AWAITING_PARENTS:
+                before = self._decision_of(view.step, previous)
+                now_decided = self._decision(view.step)
+                if before != now_decided:
+                    why = f"re-decided: {now_decided}: asking the parents again"
+                    self._move(view, StepState.AWAITING_PARENTS, why, next_at=None)
+
+    def _decision_of(self, step: StepName, event: BirthEvent) -> str:
+        current, self.event = self.event, event
+        try:
+            return self._decision(step)
+        finally:
+            self.event = current
 
     def _refuse_fixed_changes(self, event: BirthEvent) -> None:
         """A field that a step sent (or being sent) fixes cannot be corrected."""
@@ -504,6 +585,7 @@ class Saga:
                 self._restart(view, now, "withdraw: the birth was cancelled")
             elif view.state in (
                 StepState.WAITING,
+                StepState.AWAITING_PARENTS,
                 StepState.REJECTED,
                 StepState.FAILED,
                 StepState.OFFLINE,

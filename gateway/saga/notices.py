@@ -7,12 +7,15 @@ the message nor send it for a change that was not committed.
 The relay publishes it to `birthlink.notifications`; the notifier sends it.
 
 Messages go when a birth is accepted (with the tracking code), when a step
-needs the parents (`rejected`, `offline`) and when everything is done. The
+needs the parents (`rejected`, `offline`), when a benefit waits for their
+confirmation, and when everything is done. The
 outbox row carries only the kind and the steps; the notifier reads the phone
 and the tracking code when it sends, so no personal data travels on the bus.
 The row's `message_id` is derived from the change (the birth and the history
 sequence number it starts at): it is also the SMS provider's idempotency key.
 """
+
+# ruff: noqa: RUF001
 
 from datetime import datetime
 from typing import Literal
@@ -24,8 +27,10 @@ from contracts.steps import BirthStatus, StepState
 from gateway.saga.machine import Message, Saga
 
 NOTIFY_TYPE = "NotifyParents"
-Kind = Literal["accepted", "action_needed", "completed"]
+Kind = Literal["accepted", "action_needed", "completed", "benefits"]
 NEEDS_PARENTS = (StepState.REJECTED.value, StepState.OFFLINE.value)
+ASKING = frozenset({StepState.AWAITING_PARENTS})
+SETTLED = frozenset({StepState.COMPLETED, StepState.NOT_APPLICABLE})
 
 
 class Notice(BaseModel):
@@ -33,6 +38,41 @@ class Notice(BaseModel):
 
     kind: Kind
     steps: list[str] = []
+    # Each benefit in a line (zh, then en): what it pays, or why it does not apply.
+    benefits: list[str] = []
+
+
+def _yuan(fen: int | None) -> str:
+    return f"{(fen or 0) / 100:,.2f}".removesuffix(".00")
+
+
+def benefit_lines(saga: Saga, states: frozenset[StepState]) -> list[str]:
+    """The benefits of `saga` in one of `states`, in words for a text message."""
+    lines = []
+    for step, view in saga.steps.items():
+        spec = saga.plan.spec(step) if step in saga.plan.steps else None
+        if spec is None or not spec.asks_parents or view.state not in states:
+            continue
+        title = spec.texts.title
+        if view.state == StepState.AWAITING_PARENTS:
+            paid = [d for d in (spec.explain(saga.event) if spec.explain else []) if d.eligible]
+            zh = "，".join(f"{d.title['zh']}每月{_yuan(d.monthly_amount_fen)}元" for d in paid)
+            en = ", ".join(
+                f"{d.title['en']} {_yuan(d.monthly_amount_fen)} yuan a month" for d in paid
+            )
+            lines.append(
+                f"{title['zh']}可以领取{('（' + zh + '）') if zh else ''}，请在页面确认。"
+                f" {title['en']}: you can receive it{(' (' + en + ')') if en else ''}; "
+                "confirm on the page."
+            )
+        elif view.state == StepState.NOT_APPLICABLE:
+            lines.append(f"{title['zh']}：不符合条件，原因见页面。 {title['en']}: not eligible.")
+        elif view.state == StepState.COMPLETED:
+            paid_to = view.output.get("paid_to") or ""
+            lines.append(
+                f"{title['zh']}：已办理，发放至{paid_to}。 {title['en']}: paid to {paid_to}."
+            )
+    return lines
 
 
 def decide(saga: Saga) -> Notice | None:
@@ -46,13 +86,16 @@ def decide(saga: Saga) -> Notice | None:
         t.step is None and t.from_state is not None and t.to_state == BirthStatus.COMPLETED.value
         for t in transitions
     )
+    asking = any(t.step and t.to_state == StepState.AWAITING_PARENTS.value for t in transitions)
     offline = [s for s, v in saga.steps.items() if v.state == StepState.OFFLINE]
     if accepted:
-        return Notice(kind="accepted", steps=offline)
+        return Notice(kind="accepted", steps=offline, benefits=benefit_lines(saga, ASKING))
     if done:
-        return Notice(kind="completed", steps=offline)
+        return Notice(kind="completed", steps=offline, benefits=benefit_lines(saga, SETTLED))
     if needing:
         return Notice(kind="action_needed", steps=needing)
+    if asking:
+        return Notice(kind="benefits", benefits=benefit_lines(saga, ASKING))
     return None
 
 

@@ -26,6 +26,7 @@ STATE_WORDS: dict[StepState, Text] = {
     StepState.CANCELLED: t("已取消", "Cancelled"),
     StepState.COMPENSATED: t("已撤销", "Withdrawn"),
     StepState.NOT_APPLICABLE: t("不适用", "Does not apply"),
+    StepState.AWAITING_PARENTS: t("等待您确认", "Waiting for you to confirm"),
 }
 
 STATUS_WORDS: dict[BirthStatus, Text] = {
@@ -185,6 +186,21 @@ PAGE: dict[str, Text] = {
         "The tracking code has 12 letters and digits, e.g. ABCD-EFGH-JKMN",
     ),
     "verification_format": t("验证码应为6位", "The verification has 6 characters"),
+    "confirm_benefit": t(
+        "您可以领取这项补贴。请确认后我们为您申请；如不需要，请选择“不申请”。",
+        "You can receive this benefit. Confirm and we apply for you; if you do not want it, "
+        "decline.",
+    ),
+    "confirm": t("确认申请", "Confirm"),
+    "decline": t("不申请", "Decline"),
+    "per_month": t("每月 {amount} 元", "{amount} yuan a month"),
+    "months": t("{first} 至 {last}，共 {n} 个月", "{first} to {last}, {n} months"),
+    "not_eligible": t("不符合条件", "Not eligible"),
+    "paid_to": t("发放至", "Paid to"),
+    "allowance": t(
+        "{amount} 元，{days} 天，{date} 发放", "{amount} yuan for {days} days, paid on {date}"
+    ),
+    "decision_failed": t("未能提交，请刷新后再试。", "That did not go through; please try again."),
 }
 
 
@@ -207,6 +223,14 @@ def sms_action_needed(code: str, page_url: str, steps: list[StepSpec]) -> str:
     return (
         f"【出生一件事】{names}需要您处理，请在 {page_url} 查看说明（追踪码 {code}）。"
         f" The {names_en} needs you: see {page_url} (code {code})."
+    )
+
+
+def sms_benefits(code: str, page_url: str) -> str:
+    """A benefit waits for the parents' confirmation (its lines follow)."""
+    return (
+        f"【出生一件事】有补贴等待您确认，请在 {page_url} 查看（追踪码 {code}）。"
+        f" A benefit waits for your confirmation at {page_url} (code {code})."
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.birth import BirthEvent
 from contracts.registry import CST, Registry, StepSpec, Text, text
 from contracts.steps import BirthStatus, StepState
 from gateway.deadlines import NEAR_DEADLINE, SETTLED, urgency
@@ -73,6 +74,59 @@ def _shown_reason(row: StepRow, state: StepState) -> str | None:
     return row.last_error if state in NEEDS_PARENTS else None
 
 
+def bilingual(reason: str | None) -> Text | None:
+    """A stored reason `english / 中文` (contracts.benefits) as a text in both languages."""
+    if not reason:
+        return None
+    en, _, zh = reason.rpartition(" / ")
+    return text(zh, en) if en else text(reason, reason)
+
+
+def yuan(fen: int | None) -> str | None:
+    return None if fen is None else f"{fen / 100:,.2f}".removesuffix(".00")
+
+
+def _months(first: str, last: str) -> int:
+    (fy, fm), (ly, lm) = (map(int, first.split("-")), map(int, last.split("-")))
+    return (ly * 12 + lm) - (fy * 12 + fm) + 1
+
+
+def benefit_view(spec: StepSpec, row: StepRow, event: BirthEvent | None) -> dict[str, Any]:
+    """A benefit as parents see it: each programme's answer (the amount a month and
+    the months, or why not), whether they can confirm it now, and who is paid."""
+    state = StepState(row.state)
+    programmes = []
+    if spec.explain is not None and event is not None:
+        for d in spec.explain(event):
+            months = (
+                _months(d.first_month, d.last_month) if d.first_month and d.last_month else None
+            )
+            programmes.append(
+                {
+                    "code": d.code,
+                    "title": d.title,
+                    "eligible": d.eligible,
+                    "reason": d.reason,
+                    "monthly_amount_fen": d.monthly_amount_fen,
+                    "monthly_amount_yuan": yuan(d.monthly_amount_fen),
+                    "first_month": d.first_month,
+                    "last_month": d.last_month,
+                    "months": months,
+                }
+            )
+    output = row.output
+    amount = output.get("amount_fen")
+    return {
+        "can_decide": state == StepState.AWAITING_PARENTS,
+        "programmes": programmes,
+        "reason": bilingual(row.last_error) if state == StepState.NOT_APPLICABLE else None,
+        "paid_to": output.get("paid_to"),
+        "amount_yuan": yuan(int(amount)) if amount and str(amount).isdigit() else None,
+        "days": output.get("days"),
+        "payment_date": output.get("payment_date"),
+    }
+
+
 def step_view(
     spec: StepSpec,
     row: StepRow,
@@ -81,6 +135,7 @@ def step_view(
     changed_at: datetime | None = None,
     near: timedelta = NEAR_DEADLINE,
     labels: Mapping[str, Text] | None = None,
+    event: BirthEvent | None = None,
 ) -> dict[str, Any]:
     """One step of the timeline; `changed_at`: when its state last changed;
     `labels`: what each output is called (every step's, since a step may pass
@@ -90,6 +145,9 @@ def step_view(
     output = shown_output(row.output)
     deadline = _deadline(spec, state, born_at, now, near)
     instruction = _instruction(spec, row, state, deadline)
+    benefit = benefit_view(spec, row, event) if spec.asks_parents else None
+    if state == StepState.AWAITING_PARENTS:
+        instruction = texts.PAGE["confirm_benefit"]
     return {
         "step": spec.name,
         "title": spec.texts.title,
@@ -100,7 +158,7 @@ def step_view(
         "documents": [
             {"name": key, "label": labels.get(key, text(key, key)), "value": v}
             for key, v in output.items()
-            if v
+            if v and not spec.asks_parents  # a benefit shows its outputs in its own way
         ],
         # The reason, only where it tells the parents what to do; a department's
         # technical error never (operators see it in the birth's view).
@@ -108,6 +166,7 @@ def step_view(
         "needs_parents": instruction is not None,
         "instruction": instruction,
         **deadline,
+        **({"benefit": benefit} if benefit is not None else {}),
     }
 
 
@@ -143,9 +202,22 @@ def parent_view(
     is not shown); `version` changes with every change to the birth."""
     status = BirthStatus(birth.status)
     rows, labels = {row.step: row for row in steps}, registry.outputs()
+    # Benefits explain themselves from the event (each programme's rule).
+    event = (
+        BirthEvent.model_validate(birth.event, context={"time_rules": False})
+        if any(spec.asks_parents for spec in registry)
+        else None
+    )
     shown = [
         step_view(
-            spec, rows[spec.name], birth.born_at, now, changed_at.get(spec.name), near, labels
+            spec,
+            rows[spec.name],
+            birth.born_at,
+            now,
+            changed_at.get(spec.name),
+            near,
+            labels,
+            event,
         )
         for spec in registry
         if spec.name in rows

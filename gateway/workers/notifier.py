@@ -116,13 +116,16 @@ class HttpSmsProvider:
 def word(notice: Notice, registry: Registry, tracking_code: str, page_url: str) -> str:
     """The message for `notice`; names no person, no ID number, no address."""
     steps = [registry[s] for s in notice.steps if s in registry]
+    benefits = "".join(f" {line}" for line in notice.benefits)
     match notice.kind:
         case "accepted":
-            return texts.sms_accepted(tracking_code, page_url, steps)
+            return texts.sms_accepted(tracking_code, page_url, steps) + benefits
         case "action_needed":
             return texts.sms_action_needed(tracking_code, page_url, steps)
         case "completed":
-            return texts.sms_completed(tracking_code, page_url, steps)
+            return texts.sms_completed(tracking_code, page_url, steps) + benefits
+        case "benefits":
+            return texts.sms_benefits(tracking_code, page_url) + benefits
 
 
 class Notifier:

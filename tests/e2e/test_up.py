@@ -34,7 +34,9 @@ async def start_up(
 ) -> tuple[asyncio.subprocess.Process, str]:
     """`birthlink up` in `tmp_path`, with no key or secret from the environment
     but `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")} | extra
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")}
+    # The births posted here are the Zhejiang demo's: the `five` profile (tests/conftest.py).
+    env = env | {"BIRTHLINK_PROFILE": os.environ.get("BIRTHLINK_PROFILE", "five")} | extra
     env.update(BIRTHLINK_DATABASE_URL=str(tmp_path / "birthlink.db"), BIRTHLINK_LATER_DELAY_S="0.3")
     sock = bound_socket()
     url = url_of(sock)

@@ -23,6 +23,7 @@ PUBLIC = {
     ("get", "/metrics"),
     ("get", "/v1/track/{tracking_code}"),
     ("get", "/v1/track/{tracking_code}/events"),
+    ("post", "/v1/track/{tracking_code}/confirmations/{step}"),
     ("post", "/v1/callbacks/{department}"),
 }
 # A hospital's own births (and operators): another hospital gets 404.

@@ -108,6 +108,8 @@ async def deployment(
             "BIRTHLINK_AMQP_PREFIX": prefix,
             "BIRTHLINK_DEPARTMENTS_URL": departments_url,
             "BIRTHLINK_LATER_DELAY_S": str(later_delay_s),
+            # The births posted to it are the Zhejiang demo's (bench/ runs it too).
+            "BIRTHLINK_PROFILE": os.environ.get("BIRTHLINK_PROFILE", "five"),
             **generate(),  # the production roles refuse the development keys and secrets
         }
         if notifier:  # text messages to the sandbox's SMS gateway

@@ -16,14 +16,14 @@ import httpx
 from adapters._runtime.breaker import seconds_of
 from adapters._runtime.settings import AdapterSettings
 from adapters.registry import BUILTIN_ADAPTERS, AdapterFactory, AdapterRuntime
-from birthlink.samples import DEMO_HOSPITAL
+from birthlink.samples import demo_of
 from birthlink.up import AdaptersCompanion
 from bus.base import ManagedTransport
 from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
 from bus.sealed import DEV_BUS_KEYS, SealedTransport
 from bus.topology import Topology
-from contracts.catalogue import builtin_registry
+from contracts.profile import load_profile
 from contracts.registry import Registry, RuleContext
 from contracts.sealing import Keyring
 from gateway.api.app import create_app
@@ -152,13 +152,19 @@ async def running_stack(
     adapter_overrides: dict[str, Any] | None = None,
     steps: Steps | None = None,
     world: World | None = None,
+    profile: str | None = None,
+    jurisdiction: str | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Bring the whole system up for one test, and down again. With `clock`, the
     gateway, the sandbox and the adapters' circuit breakers all read it; with
     `steps`, the deployment runs those; with `world`, it uses that store and
-    those departments (which a later stack uses again)."""
-    registry = steps.registry if steps else builtin_registry()
+    those departments (which a later stack uses again); with `profile`, the
+    deployment is that profile's (default: `five`, the registrations everywhere,
+    or `jurisdiction`'s)."""
+    deployment = load_profile(profile or "five")
+    registry = steps.registry if steps else deployment.registry()
+    jurisdiction = jurisdiction or deployment.jurisdiction
     async with AsyncExitStack() as stack:
         transport: ManagedTransport
         if world is None:
@@ -188,9 +194,10 @@ async def running_stack(
             relay_interval_s=0.05,
             sweep_interval_s=0.1,
             sms_url=f"{sandbox_url}/sms",
+            profile=deployment.name,
             **overrides,
         )
-        plan = Plan(registry, RuleContext(settings.jurisdiction))
+        plan = Plan(registry, RuleContext(jurisdiction))
         runtime = bootstrap(settings, transport=transport, db=db, clock=clock, plan=plan)
         adapter_settings = AdapterSettings(
             departments_url=sandbox_url,
@@ -209,8 +216,9 @@ async def running_stack(
         gateway_url = await stack.enter_async_context(serve(create_app(runtime), gateway_sock))
         async with db.write() as session:
             now = runtime.clock.now()
+            hospital_code = demo_of(jurisdiction)[0]["code"]
             key = await create_key(
-                session, role="hospital", name="demo", hospital_code=DEMO_HOSPITAL["code"], now=now
+                session, role="hospital", name="demo", hospital_code=hospital_code, now=now
             )
             other = await create_key(
                 session, role="hospital", name="other", hospital_code="H11010500002", now=now

@@ -267,7 +267,7 @@
   var TONE = {
     completed: "done", skipped: "quiet", cancelled: "quiet", compensated: "quiet",
     rejected: "action", offline: "action", failed: "problem", retrying: "problem",
-    waiting: "waiting"
+    waiting: "waiting", awaiting_parents: "action", not_applicable: "quiet"
   };
 
   function formatTime(iso) {
@@ -321,9 +321,67 @@
         var note = body.appendChild(el("p", "instruction", pick(s.instruction)));
         note.setAttribute("role", "note");
       }
+      if (s.benefit) renderBenefit(body, s);
       return item;
     });
     $("timeline").replaceChildren.apply($("timeline"), items);
+  }
+
+  // Benefits -------------------------------------------------------------------
+
+  function renderBenefit(body, s) {
+    var b = s.benefit;
+    if (b.programmes.length) {
+      var list = body.appendChild(el("ul", "programmes"));
+      b.programmes.forEach(function (p) {
+        var row = list.appendChild(el("li", "programme programme-" + (p.eligible ? "yes" : "no")));
+        row.setAttribute("data-programme", p.code);
+        row.appendChild(el("strong", null, pick(p.title)));
+        if (p.eligible) {
+          row.appendChild(el("span", "amount", tr("per_month", { amount: p.monthly_amount_yuan })));
+          row.appendChild(el("span", "months",
+            tr("months", { first: p.first_month, last: p.last_month, n: p.months })));
+        } else {
+          row.appendChild(el("span", "amount", tr("not_eligible")));
+          row.appendChild(el("span", "reason", pick(p.reason)));
+        }
+      });
+    } else if (b.reason) {
+      body.appendChild(el("p", "reason", pick(b.reason)));
+    }
+    if (b.amount_yuan) {
+      body.appendChild(el("p", "amount", tr("allowance",
+        { amount: b.amount_yuan, days: b.days, date: b.payment_date })));
+    }
+    if (b.paid_to) body.appendChild(el("p", "paid-to", tr("paid_to") + " " + b.paid_to));
+    if (b.can_decide) {
+      var actions = body.appendChild(el("div", "actions"));
+      ["confirm", "decline"].forEach(function (decision) {
+        var button = actions.appendChild(el("button", decision === "confirm" ? "primary" : "secondary",
+          tr(decision)));
+        button.type = "button";
+        button.setAttribute("data-decision", decision);
+        button.addEventListener("click", function () { decide(s.step, decision, actions); });
+      });
+    }
+  }
+
+  function decide(step, decision, actions) {
+    if (!follow) return;
+    actions.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    fetch("/v1/track/" + encodeURIComponent(follow.code) + "/confirmations/" +
+      encodeURIComponent(step), {
+      method: "POST",
+      headers: { "X-Verification": follow.verification, "Content-Type": "application/json" },
+      body: JSON.stringify({ decision: decision }),
+      cache: "no-store"
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      // The live stream brings the new state.
+    }).catch(function () {
+      actions.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+      $("announce").textContent = tr("decision_failed");
+    });
   }
 
   applyLang();

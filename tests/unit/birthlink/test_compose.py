@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from birthlink.cli import app
 from birthlink.installation import development_settings, read_env_file, secret_names
 from bus.sealed import DEV_BUS_KEYS
-from contracts.catalogue import builtin_registry
+from contracts.profile import DEFAULT_PROFILE, load_profile
 from gateway.settings import DEV_DATA_KEYS, GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -61,7 +61,8 @@ def test_the_layout_runs_each_role_and_an_adapter_per_department_of_the_registry
     for role in ("gateway", "orchestrator", "relay", "notifier", "sandbox", "migrate"):
         assert any(role in c for c in commands), role
     adapters = sorted(c.split()[-1] for c in commands if " adapter " in f" {c}")
-    assert adapters == sorted(builtin_registry().departments)
+    # The layout deploys the default profile (Baiyin's, with the benefits).
+    assert adapters == sorted(load_profile(DEFAULT_PROFILE).registry().departments)
     assert services["rabbitmq"]["image"].endswith("-management")
     for name in ("postgres", "rabbitmq", "gateway", "sandbox"):
         assert "healthcheck" in services[name], name

@@ -1,0 +1,1 @@
+"""Healthcare security's employee maternity scheme (`nhsa`): the maternity allowance."""
