@@ -109,7 +109,12 @@ class Runtime:
             await companion.start()
         roles = set(roles)
         if "orchestrator" in roles:
-            await self.transport.subscribe(ORCHESTRATOR_QUEUE, self.orchestrator.handle_reply)
+            await self.transport.subscribe_batch(
+                ORCHESTRATOR_QUEUE,
+                self.orchestrator.handle_replies,
+                size=self.settings.orchestrator_batch,
+                wait_s=self.settings.orchestrator_wait_ms / 1000,
+            )
         if "relay" in roles:
             self._spawn(self.relay.run(), "relay")
         if "timers" in roles:

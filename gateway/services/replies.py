@@ -3,6 +3,7 @@ bus, a department's signed callback, and the sweeper's visit when a step's time
 has come (a retry, an expired lease, a department to poll). Each is one change
 through the unit of work; a message is applied once (inbox)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,10 +11,11 @@ import structlog
 from sqlalchemy import select
 
 from contracts.envelope import Envelope
+from contracts.registry import StepName
 from contracts.replies import StepReply
 from gateway.saga.machine import Saga
 from gateway.security.callbacks import Callback
-from gateway.services.unit_of_work import UnitOfWork
+from gateway.services.unit_of_work import Decide, Item, UnitOfWork
 from gateway.store.tables import StepRow
 
 log = structlog.get_logger()
@@ -24,32 +26,49 @@ ORCHESTRATOR = "orchestrator"  # the inbox of adapters' replies
 async def apply_reply(uow: UnitOfWork, envelope: Envelope) -> bool:
     """An adapter's reply; False when it names no step, no known birth, or was
     applied before."""
-    step = envelope.step
-    if step is None:
-        log.warning("orchestrator.reply.without_step", message_id=envelope.message_id)
-        return False
-    reply = StepReply.model_validate(envelope.data)
+    return (await apply_replies(uow, [envelope]))[0]
 
+
+async def apply_replies(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> list[bool]:
+    """Adapters' replies, all in one transaction (`UnitOfWork.change_batch`); for
+    each, whether it was applied."""
+    items: list[Item[None]] = []
+    replies: list[tuple[Envelope, StepName, StepReply]] = []
+    for envelope in envelopes:
+        if envelope.step is None:
+            log.warning("orchestrator.reply.without_step", message_id=envelope.message_id)
+            continue
+        reply = StepReply.model_validate(envelope.data)
+        replies.append((envelope, envelope.step, reply))
+        items.append(
+            Item(
+                envelope.birth_id,
+                _on_reply(envelope.step, reply, envelope.attempt),
+                actor=f"department:{envelope.type}",
+                message_id=envelope.message_id,
+            )
+        )
+    outcomes = await uow.change_batch(ORCHESTRATOR, items) if items else []
+    applied: dict[int, bool] = {}
+    for (envelope, step, reply), done in zip(replies, outcomes, strict=True):
+        applied[id(envelope)] = done is not None and done.applied
+        log.info(
+            "orchestrator.reply",
+            outcome=reply.outcome,
+            applied=applied[id(envelope)],
+            birth_id=envelope.birth_id,
+            step=step,
+            attempt=envelope.attempt,
+        )
+    return [applied.get(id(envelope), False) for envelope in envelopes]
+
+
+def _on_reply(step: StepName, reply: StepReply, attempt: int) -> Decide[None]:
     def decide(saga: Saga, now: datetime) -> None:
         if step in saga.steps:
-            saga.on_reply(step, reply, envelope.attempt, now)
+            saga.on_reply(step, reply, attempt, now)
 
-    done = await uow.change(
-        envelope.birth_id,
-        decide,
-        actor=f"department:{envelope.type}",
-        inbox=(ORCHESTRATOR, envelope.message_id),
-    )
-    applied = done is not None and done.applied
-    log.info(
-        "orchestrator.reply",
-        outcome=reply.outcome,
-        applied=applied,
-        birth_id=envelope.birth_id,
-        step=step,
-        attempt=envelope.attempt,
-    )
-    return applied
+    return decide
 
 
 @dataclass(frozen=True)
