@@ -11,8 +11,10 @@ import argparse
 import asyncio
 import os
 import random
+import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -30,7 +32,7 @@ async def _xact_commit(dsn: str, name: str) -> int:
         value = await conn.fetchval(
             "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", name
         )
-        return int(value)
+        return int(value or 0)
     finally:
         await conn.close()
 
@@ -64,6 +66,18 @@ async def measure(births: int, concurrency: int) -> None:
                     statements += 1
 
                 event.listen(stack.runtime.db.writer.sync_engine, "before_cursor_execute", count)
+                origins: Counter[str] = Counter()
+                if os.environ.get("BENCH_ORIGINS"):  # which code opens the transactions
+                    db = stack.runtime.db
+                    for name in ("write", "read"):
+                        opened = getattr(db, name)
+
+                        def traced(opened: Any = opened, name: str = name) -> Any:
+                            caller = sys._getframe(1)
+                            origins[f"{name} {caller.f_code.co_qualname}"] += 1
+                            return opened()
+
+                        setattr(db, name, traced)
                 rng = random.Random(1)
                 events = [birth_event(rng) for _ in range(births)]
                 gate = asyncio.Semaphore(concurrency)
@@ -73,7 +87,8 @@ async def measure(births: int, concurrency: int) -> None:
                         response = await stack.post(data)
                         assert response.status_code == 202, response.text
 
-                await asyncio.sleep(2)  # let start-up settle
+                # PostgreSQL 15 reports an idle backend's counts after 10 s.
+                await asyncio.sleep(11)
                 before = await _xact_commit(ADMIN_DSN, name)
                 statements = 0
                 started = time.perf_counter()
@@ -95,11 +110,15 @@ async def measure(births: int, concurrency: int) -> None:
                 finally:
                     await watcher.close()
                 elapsed = time.perf_counter() - started
-                after = await _xact_commit(ADMIN_DSN, name)
-                commits = after - before - polls
                 print(f"{births} births in {elapsed:.1f} s ({births / elapsed:.1f} births/s)")
-                print(f"commits per birth (pg_stat_database): {commits / births:.2f}")
                 print(f"SQL statements per birth (SQLAlchemy): {statements / births:.2f}")
+                for origin, n in origins.most_common():
+                    print(f"  transactions from {origin}: {n / births:.2f} per birth")
+        # Read once every backend has gone (and so reported its counts); the
+        # stack's own shut-down and our polls are the few not taken off.
+        await asyncio.sleep(2)  # a closed connection's backend reports as it exits
+        after = await _xact_commit(ADMIN_DSN, name)
+        print(f"commits per birth (pg_stat_database): {(after - before - polls) / births:.2f}")
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

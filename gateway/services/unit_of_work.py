@@ -7,12 +7,13 @@ Mapping between the saga (the domain) and the store's plain rows happens here
 and nowhere else.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bus.topology import COMMANDS_EXCHANGE, NOTIFICATIONS_EXCHANGE
 from contracts.birth import BirthEvent
@@ -175,16 +176,27 @@ class UnitOfWork:
             results.append(Done(result))
         return results, decided
 
-    async def add(self, saga: Saga, birth: sagas.NewBirth, *, actor: str) -> None:
+    async def add(
+        self,
+        saga: Saga,
+        birth: sagas.NewBirth,
+        *,
+        actor: str,
+        unless: Callable[[AsyncSession], Awaitable[T | None]] | None = None,
+    ) -> T | None:
         """Store a birth just accepted, its steps in their first state, its history
-        and its first commands, in one transaction (IntegrityError: it raced)."""
+        and its first commands, in one transaction (IntegrityError: it raced).
+        `unless` looks first in the same transaction: what it finds is returned
+        and nothing is stored."""
         now = self.clock.now()
         new = sagas.StoredBirth(birth.id, saga.status.value, birth.event, 1, 0, 0, None, [], {})
         change = self._change_of(saga, new, actor, now)
         async with self.db.write() as session:
-            sagas.insert_birth(session, birth, status=saga.status.value, actor=actor, now=now)
-            await sagas.save(session, change)
+            if unless is not None and (found := await unless(session)) is not None:
+                return found
+            await sagas.insert_birth(session, birth, change)
         self._committed(saga, change, now)
+        return None
 
     def saga_of(self, stored: sagas.StoredBirth) -> Saga:
         """The saga of a stored birth. Steps declared since it was accepted are

@@ -204,34 +204,40 @@ async def _versions_in_use(
     return {row.event_version: row.event for row in rows}
 
 
-def insert_birth(
-    session: AsyncSession, birth: NewBirth, *, status: str, actor: str, now: datetime
-) -> None:
-    """Add a birth just accepted (version 0); `save` then writes its first change."""
-    session.add(
-        Birth(
+async def insert_birth(session: AsyncSession, birth: NewBirth, change: Change) -> None:
+    """Add a birth just accepted as `change` leaves it (version 1): its row, its
+    first event version, its steps, history and outbox, one statement each."""
+    now = change.now
+    await session.execute(
+        insert(Birth).values(
             id=birth.id,
             hospital_code=birth.hospital_code,
             hospital_record_id=birth.hospital_record_id,
             tracking_code=birth.tracking_code,
             born_at=birth.born_at,
-            status=status,
+            status=change.status,
             event=birth.event,
             body_hash=birth.body_hash,
             event_version=1,
             mother_hash=birth.mother_hash,
             duplicate_key=birth.duplicate_key,
-            version=0,
-            history_seq=0,
+            version=1,
+            history_seq=len(change.history),
+            cancel_reason=change.cancel_reason,
             created_at=now,
             updated_at=now,
         )
     )
-    session.add(
-        BirthVersion(
-            birth_id=birth.id, event_version=1, event=birth.event, actor=actor, created_at=now
+    await session.execute(
+        insert(BirthVersion).values(
+            birth_id=birth.id,
+            event_version=1,
+            event=birth.event,
+            actor=change.actor,
+            created_at=now,
         )
     )
+    await _write_rows(session, [change])
 
 
 async def save(session: AsyncSession, change: Change) -> None:
@@ -358,6 +364,11 @@ async def save_many(session: AsyncSession, changes: Iterable[Change]) -> None:
     missing = set(by_id) - set(moved.scalars())
     if missing:
         raise ConcurrentUpdateError(*sorted(missing))
+    await _write_rows(session, changes)
+
+
+async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
+    """The step, history and outbox rows of `changes`: one statement per table."""
     added = [
         {"birth_id": c.birth_id, "updated_at": c.now, **_columns(step)}
         for c in changes
