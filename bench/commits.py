@@ -118,6 +118,7 @@ async def measure(births: int, concurrency: int) -> None:
         # stack's own shut-down and our polls are the few not taken off.
         await asyncio.sleep(2)  # a closed connection's backend reports as it exits
         after = await _xact_commit(ADMIN_DSN, name)
+        print(f"xact_commit before {before}, after {after}, polls {polls}")
         print(f"commits per birth (pg_stat_database): {(after - before - polls) / births:.2f}")
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

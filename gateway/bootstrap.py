@@ -19,7 +19,7 @@ from contracts.sealing import Keyring
 from gateway.clock import Clock, SystemClock
 from gateway.saga.machine import Policy
 from gateway.saga.plan import Plan
-from gateway.security.callbacks import BUILTIN_READERS, CallbackReader
+from gateway.security.callbacks import BUILTIN_READERS, CallbackReader, SecretCache
 from gateway.services.unit_of_work import UnitOfWork
 from gateway.settings import GatewaySettings
 from gateway.store import crypto
@@ -73,6 +73,8 @@ class Runtime:
     notifier: Notifier
     dead_letters: DeadLetterMover | None = None  # moves dead letters to the table (issue 3)
     callback_readers: Mapping[str, CallbackReader] = field(default_factory=lambda: BUILTIN_READERS)
+    # The departments' callback secrets in memory (checked without a read).
+    callback_secrets: SecretCache | None = None
     companions: list[Companion] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: bool = False
@@ -229,4 +231,5 @@ def bootstrap(
         notifier,
         dead_letters=mover,
         callback_readers=callback_readers,
+        callback_secrets=SecretCache(db.read, ttl_s=settings.callback_secrets_ttl_s),
     )

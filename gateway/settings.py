@@ -70,6 +70,9 @@ class GatewaySettings(BaseSettings):
     # transaction each, waiting this long after the first for more to come.
     orchestrator_batch: int = 50
     orchestrator_wait_ms: float = 5.0
+    # How soon a callback secret rotated or revoked by another process (the CLI,
+    # another gateway) is seen; in this process, at once.
+    callback_secrets_ttl_s: float = 10.0
     relay_batch: int = 200
     sweep_interval_s: float = 1.0
     card_waits_for_insurance: bool = True

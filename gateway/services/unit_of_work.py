@@ -52,12 +52,12 @@ class Done(Generic[T]):
 @dataclass(frozen=True)
 class Item(Generic[T]):
     """One decision of a batch (`UnitOfWork.change_batch`): on `birth_id`, by
-    `actor`, once per `message_id` when one is given."""
+    `actor`, once per `inbox` (consumer, message id) when one is given."""
 
     birth_id: str
     decide: Decide[T]
     actor: str
-    message_id: str | None = None
+    inbox: tuple[str, str] | None = None
 
 
 class UnitOfWork:
@@ -118,11 +118,9 @@ class UnitOfWork:
             return Done(result)
         raise sagas.ConcurrentUpdateError(birth_id)
 
-    async def change_batch(
-        self, consumer: str, items: Sequence[Item[Any]]
-    ) -> list[Done[Any] | None]:
+    async def change_batch(self, items: Sequence[Item[Any]]) -> list[Done[Any] | None]:
         """Apply every item in one transaction with a few set-based statements:
-        the inbox (under `consumer`), one read of the births and their steps, one
+        the inbox, one read of the births and their steps, one
         write per table. Items on one birth are decided in order on one saga.
         One outcome per item: None when its birth is unknown. When another writer
         changed one of the births first, the whole batch is decided again."""
@@ -130,8 +128,8 @@ class UnitOfWork:
             try:
                 async with self.db.write() as session:
                     now = self.clock.now()
-                    wanted = [item.message_id for item in items if item.message_id]
-                    fresh = await sagas.claim_many(session, consumer, wanted, now=now)
+                    wanted = [item.inbox for item in items if item.inbox]
+                    fresh = await sagas.claim_many(session, wanted, now=now)
                     stored = await sagas.load_many(session, {item.birth_id for item in items})
                     results, decided = self._decide_batch(items, stored, fresh, now)
                     changes = [
@@ -152,7 +150,7 @@ class UnitOfWork:
         self,
         items: Sequence[Item[Any]],
         stored: dict[str, sagas.StoredBirth],
-        fresh: set[str],
+        fresh: set[tuple[str, str]],
         now: datetime,
     ) -> tuple[list[Done[Any] | None], dict[str, tuple[Saga, list[str]]]]:
         """Each item's outcome, and each birth's saga with its first actor and
@@ -160,11 +158,11 @@ class UnitOfWork:
         results: list[Done[Any] | None] = []
         decided: dict[str, tuple[Saga, list[str]]] = {}
         for item in items:
-            if item.message_id is not None:
-                if item.message_id not in fresh:  # applied before, or twice in the batch
+            if item.inbox is not None:
+                if item.inbox not in fresh:  # applied before, or twice in the batch
                     results.append(Done(None, applied=False))
                     continue
-                fresh.discard(item.message_id)
+                fresh.discard(item.inbox)
             if item.birth_id not in stored:
                 results.append(None)
                 continue

@@ -436,18 +436,18 @@ async def claim(session: AsyncSession, consumer: str, message_id: str, *, now: d
 
 
 async def claim_many(
-    session: AsyncSession, consumer: str, message_ids: Iterable[str], *, now: datetime
-) -> set[str]:
-    """Record the messages as applied in one statement; returns those that were
-    not already (each once, whatever the repeats)."""
-    ids = list(dict.fromkeys(message_ids))
-    if not ids:
+    session: AsyncSession, keys: Iterable[tuple[str, str]], *, now: datetime
+) -> set[tuple[str, str]]:
+    """Record the messages (consumer, message id) as applied, in one statement;
+    returns those that were not already (each once, whatever the repeats)."""
+    rows = list(dict.fromkeys(keys))
+    if not rows:
         return set()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     claimed = await session.execute(
         dialect.insert(InboxRow)
-        .values([{"consumer": consumer, "message_id": i, "received_at": now} for i in ids])
+        .values([{"consumer": c, "message_id": m, "received_at": now} for c, m in rows])
         .on_conflict_do_nothing()
-        .returning(InboxRow.message_id)
+        .returning(InboxRow.consumer, InboxRow.message_id)
     )
-    return set(claimed.scalars())
+    return {(row.consumer, row.message_id) for row in claimed}
