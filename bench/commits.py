@@ -54,7 +54,7 @@ async def measure(births: int, concurrency: int) -> None:
             async with running_stack(
                 "rabbitmq-postgres",
                 Path(tmp),
-                later_delay_s=0.3,
+                later_delay_s=1.0,  # as bench.e2e: departments take their time
             ) as stack:
                 # The deployed defaults, not the tests' fast loops.
                 stack.runtime.relay.interval_s = 0.2
@@ -66,18 +66,27 @@ async def measure(births: int, concurrency: int) -> None:
                     statements += 1
 
                 event.listen(stack.runtime.db.writer.sync_engine, "before_cursor_execute", count)
+                transactions = 0
+
+                def ended(*_args: Any) -> None:
+                    nonlocal transactions
+                    transactions += 1
+
+                # A cross-check of PostgreSQL's count: every transaction we end.
+                for ending in ("commit", "rollback"):
+                    event.listen(stack.runtime.db.writer.sync_engine, ending, ended)
                 origins: Counter[str] = Counter()
                 if os.environ.get("BENCH_ORIGINS"):  # which code opens the transactions
                     db = stack.runtime.db
-                    for name in ("write", "read"):
-                        opened = getattr(db, name)
+                    for kind in ("write", "read"):
+                        opened = getattr(db, kind)
 
-                        def traced(opened: Any = opened, name: str = name) -> Any:
+                        def traced(opened: Any = opened, kind: str = kind) -> Any:
                             caller = sys._getframe(1)
-                            origins[f"{name} {caller.f_code.co_qualname}"] += 1
+                            origins[f"{kind} {caller.f_code.co_qualname}"] += 1
                             return opened()
 
-                        setattr(db, name, traced)
+                        setattr(db, kind, traced)
                 rng = random.Random(1)
                 events = [birth_event(rng) for _ in range(births)]
                 gate = asyncio.Semaphore(concurrency)
@@ -90,7 +99,7 @@ async def measure(births: int, concurrency: int) -> None:
                 # PostgreSQL 15 reports an idle backend's counts after 10 s.
                 await asyncio.sleep(11)
                 before = await _xact_commit(ADMIN_DSN, name)
-                statements = 0
+                statements = transactions = 0
                 started = time.perf_counter()
                 await asyncio.gather(*(post(e) for e in events))
                 # Polled on a connection of our own: each poll is one commit, taken off.
@@ -112,6 +121,7 @@ async def measure(births: int, concurrency: int) -> None:
                 elapsed = time.perf_counter() - started
                 print(f"{births} births in {elapsed:.1f} s ({births / elapsed:.1f} births/s)")
                 print(f"SQL statements per birth (SQLAlchemy): {statements / births:.2f}")
+                print(f"transactions per birth (SQLAlchemy): {transactions / births:.2f}")
                 for origin, n in origins.most_common():
                     print(f"  transactions from {origin}: {n / births:.2f} per birth")
         # Read once every backend has gone (and so reported its counts); the
@@ -121,8 +131,12 @@ async def measure(births: int, concurrency: int) -> None:
         print(f"xact_commit before {before}, after {after}, polls {polls}")
         print(f"commits per birth (pg_stat_database): {(after - before - polls) / births:.2f}")
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        admin = await asyncpg.connect(ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 def main() -> None:
