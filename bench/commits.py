@@ -87,6 +87,19 @@ async def measure(births: int, concurrency: int) -> None:
                             return opened()
 
                         setattr(db, kind, traced)
+                sizes: list[tuple[int, float]] = []
+                if os.environ.get("BENCH_ORIGINS"):  # how big and slow the batches are
+                    uow = stack.runtime.uow
+                    batch = uow.change_batch
+
+                    async def timed(items: Any) -> Any:
+                        began = time.perf_counter()
+                        try:
+                            return await batch(items)
+                        finally:
+                            sizes.append((len(items), time.perf_counter() - began))
+
+                    uow.change_batch = timed  # type: ignore[method-assign]
                 rng = random.Random(1)
                 events = [birth_event(rng) for _ in range(births)]
                 gate = asyncio.Semaphore(concurrency)
@@ -122,6 +135,10 @@ async def measure(births: int, concurrency: int) -> None:
                 print(f"{births} births in {elapsed:.1f} s ({births / elapsed:.1f} births/s)")
                 print(f"SQL statements per birth (SQLAlchemy): {statements / births:.2f}")
                 print(f"transactions per birth (SQLAlchemy): {transactions / births:.2f}")
+                if sizes:
+                    mean = sum(n for n, _ in sizes) / len(sizes)
+                    slowest = max(t for _, t in sizes)
+                    print(f"  {len(sizes)} batches, {mean:.1f} items each, slowest {slowest:.3f} s")
                 for origin, n in origins.most_common():
                     print(f"  transactions from {origin}: {n / births:.2f} per birth")
         # Read once every backend has gone (and so reported its counts); the
