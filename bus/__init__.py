@@ -9,6 +9,7 @@ Errors: `BusError` > `Unroutable` (no queue bound for the key), `NotConfirmedErr
 """
 
 from bus.base import (
+    BatchHandler,
     BusError,
     Handler,
     ManagedTransport,
@@ -22,6 +23,7 @@ from bus.inprocess import InProcessTransport
 from bus.sealed import SealedTransport
 
 __all__ = [
+    "BatchHandler",
     "BusError",
     "Handler",
     "InProcessTransport",

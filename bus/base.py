@@ -15,6 +15,8 @@ from typing import NamedTuple, Protocol
 from contracts.envelope import Envelope
 
 Handler = Callable[[Envelope], Awaitable[None]]
+# Handles several messages at once (one transaction for all); see `subscribe_batch`.
+BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
 
 
 class DeadLetter(NamedTuple):
@@ -75,7 +77,8 @@ class Transport(Protocol):
 
 class ManagedTransport(Transport, Protocol):
     """What both our transports offer beyond `Transport`: pipelined batches for
-    the outbox relay, and a look at queues for operators and tests."""
+    the outbox relay, batched consumption for the orchestrator, and a look at
+    queues for operators and tests."""
 
     @property
     def survives_restart(self) -> bool:
@@ -85,6 +88,15 @@ class ManagedTransport(Transport, Protocol):
 
     async def ready(self) -> bool:
         """Whether the transport can carry messages now (readiness probes)."""
+        ...
+
+    async def subscribe_batch(
+        self, queue: str, handler: BatchHandler, *, size: int = 50, wait_s: float = 0.005
+    ) -> None:
+        """Consume `queue` in batches: up to `size` messages, or what arrived
+        within `wait_s` of the first. The batch is acked once `handler` returned.
+        When it raises, each message is handed to it again alone, so that a bad
+        message fails (and counts towards its delivery limit) alone."""
         ...
 
     async def publish_many(self, items: Iterable[Outgoing]) -> list[BusError | None]:

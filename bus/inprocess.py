@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import structlog
 
 from bus.base import (
+    BatchHandler,
     BusError,
     DeadLetter,
     Handler,
@@ -118,6 +119,20 @@ class InProcessTransport:
             )
             self._workers.append(worker)
 
+    async def subscribe_batch(
+        self, queue: str, handler: BatchHandler, *, size: int = 50, wait_s: float = 0.005
+    ) -> None:
+        """Hand `queue` to `handler` in batches of up to `size` (see `Transport`)."""
+        self._check_open()
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        spec = self.topology.queue(queue)
+        worker = _Worker()
+        worker.task = asyncio.create_task(
+            self._work_batches(spec, handler, worker, size, wait_s), name=f"bus:{spec.name}"
+        )
+        self._workers.append(worker)
+
     async def close(self) -> None:
         """Stop taking messages, let running handlers finish."""
         self._closing = True
@@ -188,6 +203,48 @@ class InProcessTransport:
             finally:
                 worker.busy = False
 
+    async def _work_batches(
+        self, spec: QueueSpec, handler: BatchHandler, worker: _Worker, size: int, wait_s: float
+    ) -> None:
+        queue = self._queues[spec.name]
+        while not self._closing:
+            batch = [await queue.get()]
+            worker.busy = True
+            try:
+                if queue.qsize() < size - 1:
+                    await asyncio.sleep(wait_s)  # let a few more arrive
+                while len(batch) < size and not queue.empty():
+                    batch.append(queue.get_nowait())
+                await self._deliver_batch(spec, queue, batch, handler)
+            except BaseException:
+                for message in batch:  # cancelled: the unsettled go back, as on a lost channel
+                    queue.put_nowait(message)
+                raise
+            finally:
+                worker.busy = False
+
+    async def _deliver_batch(
+        self,
+        spec: QueueSpec,
+        queue: asyncio.Queue[_Message],
+        batch: list[_Message],
+        handler: BatchHandler,
+    ) -> None:
+        """Settle every message of `batch`, taking each out of it once settled."""
+        if len(batch) > 1:
+            envelopes = [Envelope.model_validate_json(message.body) for message in batch]
+            with structlog.contextvars.bound_contextvars(queue=spec.name, batch=len(batch)):
+                try:
+                    await handler(envelopes)
+                except Exception:
+                    log.warning("bus.batch.failed", exc_info=True)
+                else:
+                    batch.clear()
+                    return
+        # One by one: only a failing message counts a delivery, or dies.
+        while batch:
+            await self._deliver(spec, queue, batch.pop(0), _alone(handler))
+
     async def _deliver(
         self,
         spec: QueueSpec,
@@ -214,3 +271,10 @@ class InProcessTransport:
                 # channel on the broker, the message goes back and counts.
                 queue.put_nowait(message)
                 raise
+
+
+def _alone(handler: BatchHandler) -> Handler:
+    async def handle(envelope: Envelope) -> None:
+        await handler([envelope])
+
+    return handle

@@ -40,6 +40,7 @@ from aio_pika.abc import (
 from pydantic import ValidationError
 
 from bus.base import (
+    BatchHandler,
     BusError,
     DeadLetter,
     Handler,
@@ -122,6 +123,7 @@ class _Subscription:
     channel: AbstractRobustChannel
     queue: AbstractRobustQueue
     consumer_tag: str = ""
+    batcher: asyncio.Task[None] | None = None  # a batch subscription's worker
 
 
 @dataclass
@@ -278,6 +280,34 @@ class RabbitMQTransport:
         self._subscriptions.append(subscription)
         log.info("bus.subscribed", queue=spec.name, prefetch=prefetch)
 
+    async def subscribe_batch(
+        self, queue: str, handler: BatchHandler, *, size: int = 50, wait_s: float = 0.005
+    ) -> None:
+        """Consume `queue` in batches of up to `size` (see `Transport`), with a
+        prefetch of two batches so that the next one is on its way."""
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        spec = self.topology.queue(queue)
+        await self.start()
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=2 * size)
+        amqp_queue = await channel.declare_queue(
+            spec.name, durable=True, arguments=queue_arguments(self.topology, spec)
+        )
+        subscription = _Subscription(spec, _alone(handler), channel, amqp_queue)
+        buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+        async def arrived(message: AbstractIncomingMessage) -> None:
+            buffer.put_nowait(message)
+
+        subscription.batcher = asyncio.create_task(
+            self._batches(subscription, buffer, handler, size, wait_s), name=f"bus:{spec.name}"
+        )
+        subscription.consumer_tag = await amqp_queue.consume(arrived)
+        self._subscriptions.append(subscription)
+        log.info("bus.subscribed", queue=spec.name, batch=size)
+
     async def close(self) -> None:
         """Cancel the consumers, let running handlers finish, disconnect."""
         async with self._start_lock:
@@ -297,6 +327,11 @@ class RabbitMQTransport:
                 await self._in_flight.idle.wait()
         except TimeoutError:
             log.warning("bus.close.handlers_abandoned", running=self._in_flight.count)
+        for subscription in self._subscriptions:
+            if subscription.batcher is not None:  # what it still holds, the broker returns
+                subscription.batcher.cancel()
+                with suppress(asyncio.CancelledError):
+                    await subscription.batcher
         if self._connection is not None:
             await self._connection.close()
         self._subscriptions.clear()
@@ -447,6 +482,49 @@ class RabbitMQTransport:
         finally:
             self._in_flight.leave()
 
+    async def _batches(
+        self,
+        subscription: _Subscription,
+        buffer: asyncio.Queue[AbstractIncomingMessage],
+        handler: BatchHandler,
+        size: int,
+        wait_s: float,
+    ) -> None:
+        while True:
+            batch = [await buffer.get()]
+            self._in_flight.enter()
+            try:
+                if buffer.qsize() < size - 1:
+                    await asyncio.sleep(wait_s)  # let a few more arrive
+                while len(batch) < size and not buffer.empty():
+                    batch.append(buffer.get_nowait())
+                await self._handle_batch(subscription, batch, handler)
+            finally:
+                self._in_flight.leave()
+
+    async def _handle_batch(
+        self,
+        subscription: _Subscription,
+        batch: list[AbstractIncomingMessage],
+        handler: BatchHandler,
+    ) -> None:
+        if len(batch) > 1:
+            try:
+                envelopes = [Envelope.model_validate_json(message.body) for message in batch]
+                with structlog.contextvars.bound_contextvars(
+                    queue=subscription.spec.name, batch=len(batch)
+                ):
+                    await handler(envelopes)
+            except Exception:  # a malformed message, or a refused batch: one by one
+                log.warning("bus.batch.failed", queue=subscription.spec.name, exc_info=True)
+            else:
+                for message in batch:
+                    await self._settle(message.ack(), "ack")
+                return
+        # One by one: only a failing message counts a delivery, or dies.
+        for message in batch:
+            await self._handle(subscription, message)
+
     async def _handle(self, subscription: _Subscription, message: AbstractIncomingMessage) -> None:
         headers = message.headers
         delivery_count = headers.get("x-delivery-count")
@@ -481,6 +559,13 @@ class RabbitMQTransport:
             await action
         except _AMQP_FAILURES as exc:
             log.warning("bus.settle.failed", action=name, error=exc)
+
+
+def _alone(handler: BatchHandler) -> Handler:
+    async def handle(envelope: Envelope) -> None:
+        await handler([envelope])
+
+    return handle
 
 
 __all__ = [

@@ -22,7 +22,15 @@ key is back.
 
 from collections.abc import Iterable
 
-from bus.base import BusError, DeadLetter, Handler, Keeper, ManagedTransport, Outgoing
+from bus.base import (
+    BatchHandler,
+    BusError,
+    DeadLetter,
+    Handler,
+    Keeper,
+    ManagedTransport,
+    Outgoing,
+)
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring
 
@@ -63,6 +71,14 @@ class SealedTransport:
             await handler(self.open(envelope))
 
         await self.inner.subscribe(queue, opened, prefetch=prefetch)
+
+    async def subscribe_batch(
+        self, queue: str, handler: BatchHandler, *, size: int = 50, wait_s: float = 0.005
+    ) -> None:
+        async def opened(envelopes: list[Envelope]) -> None:
+            await handler([self.open(envelope) for envelope in envelopes])
+
+        await self.inner.subscribe_batch(queue, opened, size=size, wait_s=wait_s)
 
     async def dead_letters(self, queue: str) -> list[Envelope]:
         return [self.open(envelope) for envelope in await self.inner.dead_letters(queue)]

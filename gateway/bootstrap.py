@@ -20,7 +20,7 @@ from contracts.steps import StepState
 from gateway.clock import Clock, SystemClock
 from gateway.saga.machine import Policy
 from gateway.saga.plan import Plan
-from gateway.security.callbacks import BUILTIN_READERS, CallbackReader
+from gateway.security.callbacks import BUILTIN_READERS, CallbackReader, SecretCache
 from gateway.services.unit_of_work import UnitOfWork
 from gateway.settings import GatewaySettings
 from gateway.store import crypto, sagas
@@ -81,6 +81,8 @@ class Runtime:
     notifier: Notifier
     dead_letters: DeadLetterMover | None = None  # moves dead letters to the table (issue 3)
     callback_readers: Mapping[str, CallbackReader] = field(default_factory=lambda: BUILTIN_READERS)
+    # The departments' callback secrets in memory (checked without a read).
+    callback_secrets: SecretCache | None = None
     companions: list[Companion] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: bool = False
@@ -119,8 +121,11 @@ class Runtime:
         if "timers" in roles and not self.transport.survives_restart:
             await self._resume_lost_commands()
         if "orchestrator" in roles:
-            await self.transport.subscribe(
-                ORCHESTRATOR_QUEUE, held_through_outages(self.orchestrator.handle_reply)
+            await self.transport.subscribe_batch(
+                ORCHESTRATOR_QUEUE,
+                held_through_outages(self.orchestrator.handle_replies),
+                size=self.settings.orchestrator_batch,
+                wait_s=self.settings.orchestrator_wait_ms / 1000,
             )
         if "relay" in roles:
             self._spawn(self.relay.run(), "relay")
@@ -249,4 +254,5 @@ def bootstrap(
         notifier,
         dead_letters=mover,
         callback_readers=callback_readers,
+        callback_secrets=SecretCache(db.read, ttl_s=settings.callback_secrets_ttl_s),
     )

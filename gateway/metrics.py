@@ -52,6 +52,10 @@ ALERTS = Counter(
     "a completed step; each is in the birth's history and the step's last_error.",
     ["department"],
 )
+SAGA_CONFLICTS = Counter(
+    "birthlink_saga_conflicts_total",
+    "Changes to a birth that another writer made first (optimistic lock): decided again.",
+)
 REDRIVES = Counter("birthlink_dead_letter_redrives_total", "Dead letters re-driven.", ["queue"])
 
 BIRTHS = Gauge("birthlink_births", "Births by status.", ["status"])

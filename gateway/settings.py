@@ -70,6 +70,13 @@ class GatewaySettings(BaseSettings):
     # Later retries when a department stays down (SPEC §4): the last one repeats.
     retry_ladder_s: tuple[float, ...] = (10, 60, 300, 1800, 7200, 21600)
     relay_interval_s: float = 0.2
+    # The orchestrator applies replies in batches of up to this many, one
+    # transaction each, waiting this long after the first for more to come.
+    orchestrator_batch: int = 50
+    orchestrator_wait_ms: float = 5.0
+    # How soon a callback secret rotated or revoked by another process (the CLI,
+    # another gateway) is seen; in this process, at once.
+    callback_secrets_ttl_s: float = 10.0
     relay_batch: int = 200
     sweep_interval_s: float = 1.0
     # What is done does not stay (gateway.workers.pruner): published outbox rows

@@ -13,7 +13,9 @@ reference with 404 at once, so it reads the two callback formats itself
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Callable, Collection, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,6 +148,63 @@ async def valid_secrets(
     ]
 
 
+# Bumped by a rotation or revocation in this process: `SecretCache` reloads at once.
+_changes = 0
+
+
+@dataclass(frozen=True)
+class _Held:
+    secret: str | None  # None: the one configured in settings
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class SecretCache:
+    """The departments' callback secrets held in memory, so that checking a
+    signature reads nothing: loaded when first needed, again at once after a
+    rotation or revocation in this process, and at most `ttl_s` after one made
+    elsewhere (the CLI, another gateway)."""
+
+    def __init__(
+        self,
+        session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        *,
+        ttl_s: float = 10.0,
+    ) -> None:
+        self._session, self._ttl_s = session, ttl_s
+        self._held: dict[str, tuple[list[_Held], float, int]] = {}
+
+    async def valid(self, department: str, configured: str, *, now: datetime) -> list[str]:
+        """The secrets `department` may sign with now."""
+        held = self._held.get(department)
+        if held is None or held[2] != _changes or time.monotonic() - held[1] > self._ttl_s:
+            loaded_at, changes = time.monotonic(), _changes
+            async with self._session() as session:
+                rows = (
+                    await session.scalars(
+                        select(CallbackSecret).where(CallbackSecret.department == department)
+                    )
+                ).all()
+            kept = [
+                _Held(str(r.secret["secret"]) if r.secret else None, r.expires_at, r.revoked_at)
+                for r in rows
+            ]
+            held = (kept, loaded_at, changes)
+            self._held[department] = held
+        if not held[0]:
+            return [configured]
+        return [
+            h.secret or configured
+            for h in held[0]
+            if h.revoked_at is None and (h.expires_at is None or h.expires_at > now)
+        ]
+
+
+def _changed() -> None:
+    global _changes
+    _changes += 1
+
+
 async def rotate_secret(
     session: AsyncSession,
     department: str,
@@ -176,6 +235,7 @@ async def rotate_secret(
         if _active(row, now):
             row.expires_at = min(row.expires_at, end) if row.expires_at else end
     secret = secrets.token_urlsafe(32)
+    _changed()
     session.add(
         CallbackSecret(
             id=secrets.token_hex(6),
@@ -193,6 +253,7 @@ async def revoke_secret(session: AsyncSession, secret_id: str, *, now: datetime)
     if row is None or row.revoked_at is not None:
         raise LookupError(secret_id)
     row.revoked_at = now
+    _changed()
 
 
 @dataclass(frozen=True)

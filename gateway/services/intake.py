@@ -1,4 +1,4 @@
-"""Intake: a valid birth event becomes a stored saga, in one commit.
+"""Intake: a valid birth event becomes a stored saga, in one transaction.
 
 The hospital's `(hospital.code, hospital_record_id)` is the idempotency key: the
 same body again returns the birth already made; another body is a conflict.
@@ -19,6 +19,7 @@ from uuid import uuid4
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.birth import BirthEvent
 from contracts.steps import BirthStatus
@@ -60,16 +61,10 @@ class Intake:
 async def accept(
     uow: UnitOfWork, event: BirthEvent, event_json: dict[str, Any], *, actor: str
 ) -> Intake:
-    """Store the birth, its steps, history and first commands; or find it again."""
+    """Store the birth, its steps, history and first commands; or find it again.
+    One transaction: the look for the same or a duplicate birth, then the insert."""
     digest = body_hash(event_json)
-    existing = await _find(uow, event)
-    if existing is not None:
-        return _again(existing, digest)
     mother = uow.mother_hash(event)
-    if not event.duplicate_of_checked:
-        duplicate = await find_duplicate(uow, event, mother)
-        if duplicate is not None:
-            return _duplicate(duplicate, event)
     now = uow.clock.now()
     saga = Saga.new(uuid4().hex, event, uow.plan, uow.policy, now=now, source=event_json)
     saga.advance(now)
@@ -84,41 +79,56 @@ async def accept(
         mother_hash=mother,
         duplicate_key=uow.duplicate_key(event),
     )
-    try:
-        await uow.add(saga, birth, actor=actor)
-    except IntegrityError:  # another post raced us: the same one, or the same birth
-        existing = await _find(uow, event)
+
+    async def known(session: AsyncSession) -> Intake | None:
+        existing = await _find(session, event)
         if existing is not None:
             return _again(existing, digest)
+        if not event.duplicate_of_checked:
+            duplicate = await _duplicate_in(session, event, mother)
+            if duplicate is not None:
+                return _duplicate(duplicate, event)
+        return None
+
+    try:
+        found = await uow.add(saga, birth, actor=actor, unless=known)
+    except IntegrityError:  # another post raced us: the same one, or the same birth
+        async with uow.db.read() as session:
+            existing = await _find(session, event)
+            if existing is not None:
+                return _again(existing, digest)
         duplicate = await _by_duplicate_key(uow, birth.duplicate_key)
         if duplicate is None:
             raise
         return _duplicate(duplicate, event)
-    return Intake("created", saga.birth_id, birth.tracking_code, saga.status.value)
+    return found or Intake("created", saga.birth_id, birth.tracking_code, saga.status.value)
 
 
-async def _find(uow: UnitOfWork, event: BirthEvent) -> Birth | None:
-    async with uow.db.read() as session:
-        found: Birth | None = await session.scalar(
-            select(Birth).where(
-                Birth.hospital_code == event.hospital.code,
-                Birth.hospital_record_id == event.hospital_record_id,
-            )
+async def _find(session: AsyncSession, event: BirthEvent) -> Birth | None:
+    found: Birth | None = await session.scalar(
+        select(Birth).where(
+            Birth.hospital_code == event.hospital.code,
+            Birth.hospital_record_id == event.hospital_record_id,
         )
-        return found
+    )
+    return found
 
 
 async def find_duplicate(uow: UnitOfWork, event: BirthEvent, mother: str) -> Birth | None:
     """A birth not cancelled, of the same mother, birth time and birth order, under
     another hospital record id."""
     async with uow.db.read() as session:
-        candidates = (
-            await session.scalars(
-                select(Birth)
-                .where(Birth.mother_hash == mother, Birth.status.not_in(CANCEL_ASKED))
-                .order_by(Birth.created_at)
-            )
-        ).all()
+        return await _duplicate_in(session, event, mother)
+
+
+async def _duplicate_in(session: AsyncSession, event: BirthEvent, mother: str) -> Birth | None:
+    candidates = (
+        await session.scalars(
+            select(Birth)
+            .where(Birth.mother_hash == mother, Birth.status.not_in(CANCEL_ASKED))
+            .order_by(Birth.created_at)
+        )
+    ).all()
     for birth in candidates:
         if (birth.hospital_code, birth.hospital_record_id) == event.natural_key:
             continue

@@ -7,12 +7,13 @@ Mapping between the saga (the domain) and the store's plain rows happens here
 and nowhere else.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bus.topology import COMMANDS_EXCHANGE, NOTIFICATIONS_EXCHANGE
 from contracts.birth import BirthEvent
@@ -48,8 +49,19 @@ class Done(Generic[T]):
     applied: bool = True
 
 
+@dataclass(frozen=True)
+class Item(Generic[T]):
+    """One decision of a batch (`UnitOfWork.change_batch`): on `birth_id`, by
+    `actor`, once per `inbox` (consumer, message id) when one is given."""
+
+    birth_id: str
+    decide: Decide[T]
+    actor: str
+    inbox: tuple[str, str] | None = None
+
+
 class UnitOfWork:
-    """Loads, decides, saves and commits one birth at a time."""
+    """Loads, decides, saves and commits one birth, or a batch of births, at a time."""
 
     def __init__(
         self,
@@ -100,21 +112,89 @@ class UnitOfWork:
                     await sagas.save(session, change)
             except sagas.ConcurrentUpdateError:
                 log.debug("saga.conflict", birth_id=birth_id)
+                metrics.SAGA_CONFLICTS.inc()
                 continue
             self._committed(saga, change, now)
             return Done(result)
         raise sagas.ConcurrentUpdateError(birth_id)
 
-    async def add(self, saga: Saga, birth: sagas.NewBirth, *, actor: str) -> None:
+    async def change_batch(self, items: Sequence[Item[Any]]) -> list[Done[Any] | None]:
+        """Apply every item in one transaction with a few set-based statements:
+        the inbox, one read of the births and their steps, one
+        write per table. Items on one birth are decided in order on one saga.
+        One outcome per item: None when its birth is unknown. When another writer
+        changed one of the births first, the whole batch is decided again."""
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                async with self.db.write() as session:
+                    now = self.clock.now()
+                    wanted = [item.inbox for item in items if item.inbox]
+                    fresh = await sagas.claim_many(session, wanted, now=now)
+                    stored = await sagas.load_many(session, {item.birth_id for item in items})
+                    results, decided = self._decide_batch(items, stored, fresh, now)
+                    changes = [
+                        self._change_of(saga, stored[birth_id], actors[0], now, actors[1:])
+                        for birth_id, (saga, actors) in decided.items()
+                    ]
+                    await sagas.save_many(session, changes)
+            except sagas.ConcurrentUpdateError as exc:
+                log.debug("saga.conflict", birth_ids=exc.args)
+                metrics.SAGA_CONFLICTS.inc(len(exc.args))
+                continue
+            for (saga, _), change in zip(decided.values(), changes, strict=True):
+                self._committed(saga, change, now)
+            return results
+        raise sagas.ConcurrentUpdateError(*{item.birth_id for item in items})
+
+    def _decide_batch(
+        self,
+        items: Sequence[Item[Any]],
+        stored: dict[str, sagas.StoredBirth],
+        fresh: set[tuple[str, str]],
+        now: datetime,
+    ) -> tuple[list[Done[Any] | None], dict[str, tuple[Saga, list[str]]]]:
+        """Each item's outcome, and each birth's saga with its first actor and
+        then the actor of each of its transitions."""
+        results: list[Done[Any] | None] = []
+        decided: dict[str, tuple[Saga, list[str]]] = {}
+        for item in items:
+            if item.inbox is not None:
+                if item.inbox not in fresh:  # applied before, or twice in the batch
+                    results.append(Done(None, applied=False))
+                    continue
+                fresh.discard(item.inbox)
+            if item.birth_id not in stored:
+                results.append(None)
+                continue
+            if item.birth_id not in decided:
+                decided[item.birth_id] = (self.saga_of(stored[item.birth_id]), [item.actor])
+            saga, actors = decided[item.birth_id]
+            result = item.decide(saga, now)
+            actors.extend([item.actor] * (len(saga.transitions) + 1 - len(actors)))
+            results.append(Done(result))
+        return results, decided
+
+    async def add(
+        self,
+        saga: Saga,
+        birth: sagas.NewBirth,
+        *,
+        actor: str,
+        unless: Callable[[AsyncSession], Awaitable[T | None]] | None = None,
+    ) -> T | None:
         """Store a birth just accepted, its steps in their first state, its history
-        and its first commands, in one transaction (IntegrityError: it raced)."""
+        and its first commands, in one transaction (IntegrityError: it raced).
+        `unless` looks first in the same transaction: what it finds is returned
+        and nothing is stored."""
         now = self.clock.now()
         new = sagas.StoredBirth(birth.id, saga.status.value, birth.event, 1, 0, 0, None, [], {})
         change = self._change_of(saga, new, actor, now)
         async with self.db.write() as session:
-            sagas.insert_birth(session, birth, status=saga.status.value, actor=actor, now=now)
-            await sagas.save(session, change)
+            if unless is not None and (found := await unless(session)) is not None:
+                return found
+            await sagas.insert_birth(session, birth, change)
         self._committed(saga, change, now)
+        return None
 
     def saga_of(self, stored: sagas.StoredBirth) -> Saga:
         """The saga of a stored birth. Steps declared since it was accepted are
@@ -138,8 +218,14 @@ class UnitOfWork:
         return saga
 
     def _change_of(
-        self, saga: Saga, stored: sagas.StoredBirth, actor: str, now: datetime
+        self,
+        saga: Saga,
+        stored: sagas.StoredBirth,
+        actor: str,
+        now: datetime,
+        actors: Sequence[str] = (),
     ) -> sagas.Change:
+        """`actors`: who made each transition, when not all `actor`."""
         messages = outgoing(saga, stored.history_seq, now)
         change = sagas.Change(
             birth_id=saga.birth_id,
@@ -150,8 +236,10 @@ class UnitOfWork:
             actor=actor,
             now=now,
             history=[
-                sagas.HistoryLine(t.step, t.from_state, t.to_state, t.detail)
-                for t in saga.transitions
+                sagas.HistoryLine(
+                    t.step, t.from_state, t.to_state, t.detail, actors[i] if actors else None
+                )
+                for i, t in enumerate(saga.transitions)
             ],
             outbox=[
                 sagas.OutboxMessage(

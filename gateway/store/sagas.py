@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,18 @@ from gateway.store.tables import Birth, BirthVersion, HistoryRow, InboxRow, Outb
 
 class ConcurrentUpdateError(Exception):
     """Another writer changed the birth first: reload and decide again."""
+
+
+# The columns of a birth that a change reads (not the hospital's keys or hashes).
+_BIRTH_COLUMNS = (
+    Birth.id,
+    Birth.status,
+    Birth.event,
+    Birth.event_version,
+    Birth.version,
+    Birth.history_seq,
+    Birth.cancel_reason,
+)
 
 
 @dataclass
@@ -68,6 +81,7 @@ class HistoryLine:
     from_state: str | None
     to_state: str
     detail: str | None
+    actor: str | None = None  # None: the change's actor
 
 
 @dataclass(frozen=True)
@@ -145,8 +159,36 @@ async def load(session: AsyncSession, birth_id: str) -> StoredBirth | None:
     )
 
 
+async def load_many(session: AsyncSession, birth_ids: Iterable[str]) -> dict[str, StoredBirth]:
+    """Several births with their steps: two statements, whatever their number."""
+    ids = sorted(set(birth_ids))
+    births = (await session.execute(select(*_BIRTH_COLUMNS).where(Birth.id.in_(ids)))).all()
+    columns = [getattr(StepRow, name) for name in STEP_COLUMNS]
+    steps: dict[str, list[StoredStep]] = {birth.id: [] for birth in births}
+    if births:
+        rows = await session.execute(
+            select(StepRow.birth_id, *columns).where(StepRow.birth_id.in_(list(steps)))
+        )
+        for row in rows:
+            steps[row.birth_id].append(StoredStep(**{n: getattr(row, n) for n in STEP_COLUMNS}))
+    found: dict[str, StoredBirth] = {}
+    for birth in births:
+        found[birth.id] = StoredBirth(
+            id=birth.id,
+            status=birth.status,
+            event=birth.event,
+            event_version=birth.event_version,
+            version=birth.version,
+            history_seq=birth.history_seq,
+            cancel_reason=birth.cancel_reason,
+            steps=steps[birth.id],
+            versions=await _versions_in_use(session, birth, steps[birth.id]),
+        )
+    return found
+
+
 async def _versions_in_use(
-    session: AsyncSession, birth: Birth, steps: Iterable[StoredStep]
+    session: AsyncSession, birth: Any, steps: Iterable[StoredStep]
 ) -> dict[int, dict[str, Any]]:
     """The older event versions that steps still refer to (held by a department, or
     carried by an amendment); usually none."""
@@ -162,34 +204,40 @@ async def _versions_in_use(
     return {row.event_version: row.event for row in rows}
 
 
-def insert_birth(
-    session: AsyncSession, birth: NewBirth, *, status: str, actor: str, now: datetime
-) -> None:
-    """Add a birth just accepted (version 0); `save` then writes its first change."""
-    session.add(
-        Birth(
+async def insert_birth(session: AsyncSession, birth: NewBirth, change: Change) -> None:
+    """Add a birth just accepted as `change` leaves it (version 1): its row, its
+    first event version, its steps, history and outbox, one statement each."""
+    now = change.now
+    await session.execute(
+        insert(Birth).values(
             id=birth.id,
             hospital_code=birth.hospital_code,
             hospital_record_id=birth.hospital_record_id,
             tracking_code=birth.tracking_code,
             born_at=birth.born_at,
-            status=status,
+            status=change.status,
             event=birth.event,
             body_hash=birth.body_hash,
             event_version=1,
             mother_hash=birth.mother_hash,
             duplicate_key=birth.duplicate_key,
-            version=0,
-            history_seq=0,
+            version=1,
+            history_seq=len(change.history),
+            cancel_reason=change.cancel_reason,
             created_at=now,
             updated_at=now,
         )
     )
-    session.add(
-        BirthVersion(
-            birth_id=birth.id, event_version=1, event=birth.event, actor=actor, created_at=now
+    await session.execute(
+        insert(BirthVersion).values(
+            birth_id=birth.id,
+            event_version=1,
+            event=birth.event,
+            actor=change.actor,
+            created_at=now,
         )
     )
+    await _write_rows(session, [change])
 
 
 async def save(session: AsyncSession, change: Change) -> None:
@@ -249,7 +297,7 @@ async def save(session: AsyncSession, change: Change) -> None:
                     "birth_id": change.birth_id,
                     "seq": change.read_history_seq + i,
                     "at": change.now,
-                    "actor": change.actor,
+                    "actor": line.actor or change.actor,
                     "step": line.step,
                     "from_state": line.from_state,
                     "to_state": line.to_state,
@@ -272,6 +320,100 @@ async def save(session: AsyncSession, change: Change) -> None:
                 for m in change.outbox
             ],
         )
+
+
+async def save_many(session: AsyncSession, changes: Iterable[Change]) -> None:
+    """Write several births' changes with one statement per table: the births
+    (each against the version it was read at), their steps, history and outbox.
+    `ConcurrentUpdateError` when any birth moved since it was read."""
+    changes = [c for c in changes if not c.empty]
+    for change in [c for c in changes if c.new_version]:  # corrections: rare, alone
+        await save(session, change)
+    changes = [c for c in changes if not c.new_version]
+    if not changes:
+        return
+    await session.flush()
+    by_id = {c.birth_id: c for c in changes}
+
+    def per_birth(values: dict[str, Any], otherwise: Any) -> Any:
+        return case(values, value=Birth.id, else_=otherwise)
+
+    released = [c.birth_id for c in changes if c.release_duplicate_key]
+    moved = await session.execute(
+        update(Birth)
+        .where(
+            or_(*((Birth.id == c.birth_id) & (Birth.version == c.read_version) for c in changes))
+        )
+        .values(
+            status=per_birth({c.birth_id: c.status for c in changes}, Birth.status),
+            cancel_reason=per_birth(
+                {c.birth_id: c.cancel_reason for c in changes}, Birth.cancel_reason
+            ),
+            history_seq=per_birth(
+                {c.birth_id: c.read_history_seq + len(c.history) for c in changes},
+                Birth.history_seq,
+            ),
+            version=Birth.version + 1,
+            updated_at=max(c.now for c in changes),
+            duplicate_key=case((Birth.id.in_(released), None), else_=Birth.duplicate_key)
+            if released
+            else Birth.duplicate_key,
+        )
+        .returning(Birth.id)
+    )
+    missing = set(by_id) - set(moved.scalars())
+    if missing:
+        raise ConcurrentUpdateError(*sorted(missing))
+    await _write_rows(session, changes)
+
+
+async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
+    """The step, history and outbox rows of `changes`: one statement per table."""
+    added = [
+        {"birth_id": c.birth_id, "updated_at": c.now, **_columns(step)}
+        for c in changes
+        for step in c.added
+    ]
+    if added:
+        await session.execute(insert(StepRow), added)
+    changed = [
+        {"birth_id": c.birth_id, "updated_at": c.now, **_columns(step)}
+        for c in changes
+        for step in c.steps
+    ]
+    for row in changed:
+        del row["idempotency_key"], row["department"]
+    if changed:  # one executemany by primary key
+        await session.execute(update(StepRow), changed)
+    history = [
+        {
+            "birth_id": c.birth_id,
+            "seq": c.read_history_seq + i,
+            "at": c.now,
+            "actor": line.actor or c.actor,
+            "step": line.step,
+            "from_state": line.from_state,
+            "to_state": line.to_state,
+            "detail": line.detail,
+        }
+        for c in changes
+        for i, line in enumerate(c.history, start=1)
+    ]
+    if history:
+        await session.execute(insert(HistoryRow), history)
+    outbox = [
+        {
+            "message_id": m.message_id,
+            "exchange": m.exchange,
+            "routing_key": m.routing_key,
+            "envelope": m.envelope,
+            "created_at": c.now,
+        }
+        for c in changes
+        for m in c.outbox
+    ]
+    if outbox:
+        await session.execute(insert(OutboxRow), outbox)
 
 
 def _columns(step: StoredStep) -> dict[str, Any]:
@@ -302,3 +444,21 @@ async def due_now(session: AsyncSession, states: Iterable[str], *, now: datetime
         .values(next_attempt_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim_many(
+    session: AsyncSession, keys: Iterable[tuple[str, str]], *, now: datetime
+) -> set[tuple[str, str]]:
+    """Record the messages (consumer, message id) as applied, in one statement;
+    returns those that were not already (each once, whatever the repeats)."""
+    rows = list(dict.fromkeys(keys))
+    if not rows:
+        return set()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    claimed = await session.execute(
+        dialect.insert(InboxRow)
+        .values([{"consumer": c, "message_id": m, "received_at": now} for c, m in rows])
+        .on_conflict_do_nothing()
+        .returning(InboxRow.consumer, InboxRow.message_id)
+    )
+    return {(row.consumer, row.message_id) for row in claimed}

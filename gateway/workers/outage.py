@@ -8,33 +8,36 @@ no more from the queue meanwhile; it resumes by itself.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import structlog
 
-from bus.base import Handler
-from contracts.envelope import Envelope
 from gateway.store.db import store_unavailable
 
 log = structlog.get_logger()
 
 FIRST_PAUSE_S = 0.2
 LONGEST_PAUSE_S = 5.0
+# A message, or a batch of them.
+M = TypeVar("M")
 
 
 def held_through_outages(
-    handler: Handler,
+    handler: Callable[[M], Awaitable[None]],
     *,
     first_pause_s: float = FIRST_PAUSE_S,
     longest_pause_s: float = LONGEST_PAUSE_S,
-) -> Handler:
-    """`handler`, retried for as long as the store is unreachable; any other
-    error goes to the transport as before (redelivered, then dead-lettered)."""
+) -> Callable[[M], Awaitable[None]]:
+    """`handler` (of a message or of a batch), retried for as long as the store
+    is unreachable; any other error goes to the transport as before
+    (redelivered, then dead-lettered)."""
 
-    async def held(envelope: Envelope) -> None:
+    async def held(messages: M) -> None:
         pause = first_pause_s
         while True:
             try:
-                await handler(envelope)
+                await handler(messages)
             except Exception as exc:
                 if not store_unavailable(exc):
                     raise

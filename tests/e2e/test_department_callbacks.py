@@ -3,6 +3,7 @@ once when delivered twice; polling completes a step whose callback never comes."
 
 import json
 import random
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,14 @@ async def snapshot(stack: Stack, birth_id: str) -> tuple[Any, ...]:
     return birth["status"], birth["steps"], len(history)
 
 
+def completed(stack: Stack, birth_id: str) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    async def done() -> dict[str, Any] | None:
+        birth = await stack.birth(birth_id)
+        return birth if birth["status"] == "completed" else None
+
+    return done
+
+
 async def counted(stack: Stack, department: str, outcome: str) -> float:
     text = (await stack.anonymous.get("/metrics")).text
     line = f'birthlink_callbacks_total{{department="{department}",outcome="{outcome}"}}'
@@ -95,18 +104,24 @@ async def test_forged_stale_unknown_and_repeated_callbacks_change_nothing(
         assert await snapshot(stack, birth_id) == before
         assert await counted(stack, "hrss", "bad_signature") == refused + 3
 
-        assert await callback(stack, made) == 204
-        birth = await stack.birth(birth_id)
-        assert birth["status"] == "completed"
+        # Accepted at once (202); the saga takes it in through the orchestrator.
+        assert await callback(stack, made) == 202
+        birth = await wait_for(completed(stack, birth_id), what="the birth completed")
         output = step_of(birth, "social_security_card")["output"]
         assert output["card_number"] == "C33010699"
         assert output["mailed_at"] == "2026-12-20"
         after = await snapshot(stack, birth_id)
-        assert await callback(stack, made) == 204  # the same callback again
-        assert await snapshot(stack, birth_id) == after
+        assert await callback(stack, made) == 202  # the same callback again
         # A late other answer is taken in, never dropped in silence: the card
         # keeps the first number, and operators read the contradiction.
-        assert await callback(stack, {**made, "kh": "C00000000"}) == 204
+        assert await callback(stack, {**made, "kh": "C00000000"}) == 202
+
+        async def contradicted() -> bool:
+            birth = await stack.birth(birth_id)
+            return bool(step_of(birth, "social_security_card")["last_error"])
+
+        # Queued behind the repeat: once it is in, the repeat added nothing.
+        await wait_for(contradicted, what="the contradiction")
         status, steps, history = await snapshot(stack, birth_id)
         card = next(s for s in steps if s["step"] == "social_security_card")
         assert (status, card["output"]["card_number"]) == ("completed", "C33010699")

@@ -3,6 +3,7 @@ step once. Department callback secrets rotate with a grace period."""
 
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,16 @@ MPS_SECRET = "dev-mps-secret"  # the development default both sides read
 
 def household(birth: dict[str, Any]) -> dict[str, Any]:
     return next(s for s in birth["steps"] if s["step"] == "household_registration")
+
+
+def household_in(
+    stack: Stack, birth_id: str, state: str
+) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    async def there() -> dict[str, Any] | None:
+        birth = await stack.birth(birth_id)
+        return birth if household(birth)["state"] == state else None
+
+    return there
 
 
 async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) -> None:
@@ -61,21 +72,25 @@ async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) 
     assert (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"] == history
 
     valid = signed(answer, MPS_SECRET)
-    assert await send(*valid) == 204
-    done = await stack.birth(birth_id)
-    assert household(done)["state"] == "completed"
+    assert await send(*valid) == 202  # at once; the saga takes it in through the orchestrator
+    done = await wait_for(household_in(stack, birth_id, "completed"), what="registration done")
     assert household(done)["output"]["citizen_id"] == citizen_id
     after = (await stack.hospital.get(f"/v1/births/{birth_id}/history")).json()["events"]
 
     # The same delivery again (a department retrying): accepted, nothing new.
-    assert await send(*valid) == 204
+    assert await send(*valid) == 202
     # The same body replayed later under an old timestamp: stale.
     assert await send(valid[0], signed(answer, MPS_SECRET, at=time.time() - 3600)[1]) == 401
     # Another answer for a finished step, properly signed: the step stays as it
     # is, and the contradiction is recorded for operators, never silently dropped.
     rejected = signed({"sqbh": reference, "zt": "rejected", "yy": "late"}, MPS_SECRET)
     await send(*rejected)
-    final = await stack.birth(birth_id)
+
+    async def contradicted() -> dict[str, Any] | None:
+        birth = await stack.birth(birth_id)
+        return birth if household(birth)["last_error"] else None
+
+    final = await wait_for(contradicted, what="the contradiction recorded")
     assert household(final)["state"] == "completed"
     assert household(final)["output"]["citizen_id"] == citizen_id
     assert "contradicting" in household(final)["last_error"]
@@ -119,15 +134,20 @@ async def test_a_signed_answer_with_an_id_that_cannot_be_the_childs_is_refused(
         answer = await stack.anonymous.post("/v1/callbacks/mps", content=body, headers=headers)
         assert answer.status_code == 422, (wrong, answer.text)
         assert "citizen_id" in answer.json()["detail"]
-    waiting = await stack.birth(birth_id)
+
+    async def refused() -> dict[str, Any] | None:  # recorded through the orchestrator
+        birth = await stack.birth(birth_id)
+        return birth if household(birth)["last_error"] else None
+
+    waiting = await wait_for(refused, what="the refusal recorded")
     assert household(waiting)["state"] == "awaiting_department"
     assert "refused the department's answer" in household(waiting)["last_error"]
     assert {s["step"]: s["state"] for s in waiting["steps"]}["medical_insurance"] == "waiting"
 
     body, headers = signed({"sqbh": reference, "zt": "approved", "gmsfhm": right}, MPS_SECRET)
     answer = await stack.anonymous.post("/v1/callbacks/mps", content=body, headers=headers)
-    assert answer.status_code == 204
-    done = await stack.birth(birth_id)
+    assert answer.status_code == 202
+    done = await wait_for(household_in(stack, birth_id, "completed"), what="registration done")
     assert household(done)["output"]["citizen_id"] == right
 
 

@@ -526,3 +526,56 @@ async def test_a_message_under_a_key_not_in_the_ring_is_dead_lettered_until_the_
     assert len(await transport.dead_letters(NHC)) == 1  # left on the broker
     rotated = SealedTransport(transport, Keyring.parse(f"{OLD_KEY},{NEW_KEY}"))
     assert await rotated.dead_letters(NHC) == [sent]
+
+
+async def test_a_batch_subscription_takes_what_waits_together_and_acks_it_after(
+    transport: ManagedTransport,
+) -> None:
+    sent = [command() for _ in range(12)]
+    for envelope in sent:
+        await transport.publish(envelope, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    batches: list[list[Envelope]] = []
+
+    async def handler(envelopes: list[Envelope]) -> None:
+        batches.append(envelopes)
+
+    await transport.subscribe_batch(NHC, handler, size=5, wait_s=0.05)
+
+    async def all_handled() -> bool:
+        return sum(len(b) for b in batches) == len(sent)
+
+    await until(all_handled)
+    assert [e for b in batches for e in b] == sent  # in order, each once
+    assert max(len(b) for b in batches) == 5
+    assert len(batches) < len(sent)
+    await transport.close()
+    assert await transport.depth(NHC) == 0
+    assert await transport.dead_letters(NHC) == []
+
+
+async def test_a_bad_message_in_a_batch_fails_alone_and_dead_letters(
+    transport: ManagedTransport,
+) -> None:
+    bad = command()
+    good = [command() for _ in range(4)]
+    for envelope in [good[0], good[1], bad, good[2], good[3]]:
+        await transport.publish(envelope, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    applied: list[Envelope] = []
+    tries_of_bad = 0
+
+    async def handler(envelopes: list[Envelope]) -> None:
+        nonlocal tries_of_bad
+        if bad in envelopes:
+            tries_of_bad += len(envelopes) == 1
+            raise RuntimeError("refused")
+        applied.extend(envelopes)
+
+    await transport.subscribe_batch(NHC, handler, size=10, wait_s=0.05)
+
+    async def dead_lettered() -> bool:
+        return bool(await transport.dead_letters(NHC))
+
+    await until(dead_lettered)
+    assert sorted(e.message_id for e in applied) == sorted(e.message_id for e in good)
+    assert tries_of_bad == DELIVERY_LIMIT  # alone, each try counted
+    assert await transport.dead_letters(NHC) == [bad]
