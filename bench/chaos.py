@@ -8,9 +8,9 @@ adapters reach the sandbox departments through a TCP proxy that adds latency
 and resets connections. While births are posted, it:
 
 - `kill -9`s a random birthlink process every few seconds and starts it again;
-- kills one RabbitMQ node and brings it back;
-- restarts PostgreSQL;
-- takes a department down (503) for a while.
+- kills one RabbitMQ node and brings it back, restarts PostgreSQL, and takes a
+  department down (503) for a while: once, then again every `--round` seconds
+  while births are posted.
 
 At the end it counts births accepted, completed, lost (accepted, then unknown),
 stuck past the deadline; duplicate department records (two for one birth at one
@@ -55,6 +55,7 @@ class Plan:
     node_down_s: float = 10.0
     postgres_down_s: float = 5.0
     department_down_s: float = 20.0
+    round_s: float = 120.0  # the infrastructure's faults come again this often
     latency_ms: int = 20  # at most, added by the proxy to each connection
     reset_rate: float = 0.03  # connections the proxy resets
     deadline_s: float = 240.0  # a birth not final by then is stuck
@@ -190,15 +191,32 @@ class Chaos:
         posting = asyncio.create_task(self._post_all(deploy))
         scheduled = asyncio.Event()  # the node, PostgreSQL and department faults are done
         killing = asyncio.create_task(self._kill_processes(deploy, posting, scheduled))
+        # A round of the infrastructure's faults every `round_s` while births
+        # are posted, the first a fifth of the way in.
         span = self.plan.births / self.plan.rate
-        await self._at(span * 0.2)
+        start = min(span * 0.2, self.plan.round_s)
+        while True:
+            await self._at(start)
+            await self._infrastructure_faults(deploy, cluster, postgres)
+            start += self.plan.round_s
+            if posting.done() or start > span:
+                break
+        scheduled.set()
+        await posting
+        await killing
+        await self._follow(deploy, until=self.started + self.plan.deadline_s)
+
+    async def _infrastructure_faults(
+        self, deploy: Deployment, cluster: RabbitCluster, postgres: PrivatePostgres
+    ) -> None:
+        """A broker node killed and brought back, PostgreSQL restarted, a
+        department down for a while."""
         node = self.rng.choice(cluster.nodes)
         self.fault(f"RabbitMQ node {node.name} killed")
         await asyncio.to_thread(cluster.kill, node)
         await asyncio.sleep(self.plan.node_down_s)
         await asyncio.to_thread(cluster.start, node)
         self.fault(f"RabbitMQ node {node.name} back")
-        await self._at(span * 0.5)
         self.fault("PostgreSQL stopped")
         await postgres.stop()
         await asyncio.sleep(self.plan.postgres_down_s)
@@ -211,10 +229,6 @@ class Chaos:
                 f"/{department}/_sandbox/faults", json={"outage_until": until.isoformat()}
             )
         self.fault(f"department {department} down for {self.plan.department_down_s:.0f} s")
-        scheduled.set()
-        await posting
-        await killing
-        await self._follow(deploy, until=self.started + self.plan.deadline_s)
 
     async def _at(self, second: float) -> None:
         await asyncio.sleep(max(0.0, self.started + second - time.monotonic()))
@@ -325,6 +339,7 @@ def main() -> None:
     parser.add_argument("--kill-every", type=float, default=Plan.kill_every)
     parser.add_argument("--department-down", type=float, default=Plan.department_down_s)
     parser.add_argument("--deadline", type=float, default=Plan.deadline_s)
+    parser.add_argument("--round", type=float, default=Plan.round_s)
     parser.add_argument("--seed", type=int, default=Plan.seed)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--logs", type=Path, help="keep every process's log in this folder")
@@ -332,6 +347,7 @@ def main() -> None:
     plan = Plan(
         births=args.births, rate=args.rate, kill_every=args.kill_every,
         department_down_s=args.department_down, deadline_s=args.deadline, seed=args.seed,
+        round_s=args.round,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="birthlink-chaos-") as workdir:
         report = asyncio.run(run_chaos(plan, args.logs or Path(workdir)))
