@@ -140,6 +140,7 @@ async def test_up_makes_its_own_secrets_completes_births_and_keeps_them_on_resta
 
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+TRACKING_CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 LOG_LINE = re.compile(r"\[(debug|info|warning|error|critical)\s*\]|\"event\":")
 
 
@@ -149,7 +150,10 @@ async def test_on_a_terminal_the_demo_stays_clean_and_the_logs_go_to_a_file(
     """`birthlink up --demo 3` on a terminal (a pseudo-terminal here): the progress
     bar and the outcome table are not interleaved with log lines; the logs are in
     the file whose path it prints."""
+    import fcntl
     import pty
+    import struct
+    import termios
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("BIRTHLINK_")}
     env.update(BIRTHLINK_DATABASE_URL=str(tmp_path / "birthlink.db"), TERM="xterm", COLUMNS="120")
@@ -157,6 +161,7 @@ async def test_on_a_terminal_the_demo_stays_clean_and_the_logs_go_to_a_file(
     port = url_of(sock).rsplit(":", 1)[1]
     sock.close()
     leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
     process = await asyncio.create_subprocess_exec(
         *BIRTHLINK, "up", "--port", port, "--demo", "3",
         env=env, cwd=tmp_path, stdin=follower, stdout=follower, stderr=follower,
@@ -180,7 +185,8 @@ async def test_on_a_terminal_the_demo_stays_clean_and_the_logs_go_to_a_file(
         os.close(leader)
     text = ANSI.sub("", screen.decode(errors="replace"))
     assert "birthlink is up" in text, text[-3000:]
-    assert "completed" in text, text[-3000:]
+    assert "How each birth ended" in text, text[-3000:]
+    assert len(set(TRACKING_CODE.findall(text))) == 3, text[-3000:]  # a row per birth
     assert not LOG_LINE.search(text), text[-3000:]
     logged = re.search(r"logs:\s+(\S+)", text)
     assert logged is not None, text[-3000:]

@@ -120,6 +120,7 @@ async def running_up(tmp_path: Path, env: dict[str, str] | None = None) -> Async
     up = Up(
         {
             **base,
+            "BIRTHLINK_PROFILE": "five",  # the tests' births and hospital
             "BIRTHLINK_DATABASE_URL": str(tmp_path / "birthlink.db"),
             "BIRTHLINK_SECRETS_FILE": str(tmp_path / "birthlink.secrets.env"),
             "BIRTHLINK_DEPARTMENTS_URL": sandbox_url,
