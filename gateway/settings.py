@@ -65,9 +65,16 @@ class GatewaySettings(BaseSettings):
     poll_after: timedelta = timedelta(seconds=30)
     # Later retries when a department stays down (SPEC §4): the last one repeats.
     retry_ladder_s: tuple[float, ...] = (10, 60, 300, 1800, 7200, 21600)
-    relay_interval_s: float = 0.2
+    # The relay is woken after each commit (NOTIFY on PostgreSQL); it also looks
+    # every `relay_interval_s` for what a notification missed, and leases the rows
+    # it publishes for `relay_lease_s` (another relay takes them after).
+    relay_interval_s: float = 5.0
+    relay_lease_s: float = 30.0
     relay_batch: int = 200
+    # The sweeper sleeps until the earliest due timer, at most `sweep_max_wait_s`
+    # (timers written by another process), and sweeps at most every `sweep_interval_s`.
     sweep_interval_s: float = 1.0
+    sweep_max_wait_s: float = 10.0
     card_waits_for_insurance: bool = True
     # What is done does not stay (gateway.workers.pruner): published outbox rows
     # and inbox rows older than these are deleted, every `prune_interval_s`.
@@ -78,6 +85,7 @@ class GatewaySettings(BaseSettings):
     # and how often dead letters are moved from the broker to the table.
     deadline_near: timedelta = NEAR_DEADLINE
     dead_letter_interval_s: float = 5.0
+    dead_letter_max_wait_s: float = 60.0  # the interval grows to this while none come
     # Roles without an HTTP server (orchestrator, relay) serve their own metrics
     # here when set; the gateway serves them at /metrics.
     metrics_port: int | None = None
