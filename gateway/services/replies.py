@@ -41,7 +41,7 @@ async def apply_reply(uow: UnitOfWork, envelope: Envelope) -> bool:
         inbox=(ORCHESTRATOR, envelope.message_id),
     )
     applied = done is not None and done.applied
-    log.info(
+    log.debug(
         "orchestrator.reply",
         outcome=reply.outcome,
         applied=applied,
