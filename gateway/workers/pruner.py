@@ -9,16 +9,30 @@ a department's callback retries): an id pruned sooner could be applied twice.
 """
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, delete, select, tuple_
+from sqlalchemy import Delete, Select, and_, delete, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from gateway.clock import Clock
 from gateway.store.db import Database
 from gateway.store.tables import InboxRow, OutboxRow
 
 log = structlog.get_logger()
+
+
+def batch_end(column: InstrumentedAttribute[Any], cutoff: datetime, batch: int) -> Select[Any]:
+    """The time of the `batch`-th oldest row past `cutoff` (None: fewer are left)."""
+    return select(column).where(column < cutoff).order_by(column).offset(batch - 1).limit(1)
+
+
+def older(column: InstrumentedAttribute[Any], cutoff: datetime, upto: datetime | None) -> Delete:
+    """Delete the rows past `cutoff`, up to `upto` when a batch ends there."""
+    bound = column < cutoff if upto is None else and_(column < cutoff, column <= upto)
+    table = column.class_
+    return delete(table).where(bound).execution_options(synchronize_session=False)
 
 
 class Pruner:
@@ -41,32 +55,25 @@ class Pruner:
     async def prune_once(self) -> tuple[int, int]:
         """Delete what is past its window; return (outbox rows, inbox rows) deleted."""
         now = self.clock.now()
-        sent = select(OutboxRow.id).where(OutboxRow.published_at < now - self.outbox_keep)
-        seen = select(InboxRow.consumer, InboxRow.message_id).where(
-            InboxRow.received_at < now - self.inbox_keep
-        )
         counts = (
-            await self._delete(OutboxRow, OutboxRow.id.in_(sent.limit(self.batch))),
-            await self._delete(
-                InboxRow,
-                tuple_(InboxRow.consumer, InboxRow.message_id).in_(seen.limit(self.batch)),
-            ),
+            await self._delete(OutboxRow.published_at, now - self.outbox_keep),
+            await self._delete(InboxRow.received_at, now - self.inbox_keep),
         )
         if any(counts):
             log.info("pruner.pruned", outbox=counts[0], inbox=counts[1])
         return counts
 
-    async def _delete(self, table: type[OutboxRow | InboxRow], rows: ColumnElement[bool]) -> int:
-        """Delete `rows` a batch per transaction until none is left; return how many."""
+    async def _delete(self, column: InstrumentedAttribute[Any], cutoff: datetime) -> int:
+        """Delete rows older than `cutoff` about a batch per transaction (a range
+        of the column's index each time); return how many."""
         deleted = 0
         while True:
             async with self.db.write(wake=False) as session:
-                result = await session.execute(
-                    delete(table).where(rows).execution_options(synchronize_session=False)
-                )
+                upto = await session.scalar(batch_end(column, cutoff, self.batch))
+                result = await session.execute(older(column, cutoff, upto))
             count: int = result.rowcount  # type: ignore[attr-defined]
             deleted += count
-            if count < self.batch:
+            if upto is None:
                 return deleted
 
     async def run(self) -> None:

@@ -17,12 +17,12 @@ notification missed.
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 
 from bus.base import ManagedTransport, Outgoing
 from contracts.envelope import Envelope
@@ -33,6 +33,19 @@ from gateway.store.tables import OutboxRow
 log = structlog.get_logger()
 
 CHANNEL = "birthlink_outbox"  # the payload is the outbox's schema
+
+
+def claimable(now: datetime, limit: int) -> Select[Any]:
+    """The oldest rows still to send that no relay holds (a partial index serves it)."""
+    return (
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.published_at.is_(None),
+            or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+        )
+        .order_by(OutboxRow.id)
+        .limit(limit)
+    )
 
 
 class Relay:
@@ -60,15 +73,7 @@ class Relay:
     async def _claim(self) -> list[Any]:
         """Lease the oldest rows nobody holds, in a transaction of their own."""
         now = self.clock.now()
-        pending = (
-            select(OutboxRow.id)
-            .where(
-                OutboxRow.published_at.is_(None),
-                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
-            )
-            .order_by(OutboxRow.id)
-            .limit(self.batch)
-        )
+        pending = claimable(now, self.batch)
         if not self.db.is_sqlite:
             pending = pending.with_for_update(skip_locked=True)
         async with self.db.write(wake=False) as session:

@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import time
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from gateway.clock import Clock
 from gateway.services.replies import visit
@@ -25,6 +26,24 @@ from gateway.store.db import Database
 from gateway.store.tables import TIMED_STATES, StepRow
 
 log = structlog.get_logger()
+
+
+def due_births(now: datetime, limit: int) -> Select[Any]:
+    """Births with a step whose time has come (served by `ix_steps_timers`)."""
+    timed = StepRow.state.in_(TIMED_STATES)
+    return (
+        select(StepRow.birth_id)
+        .where(timed, StepRow.next_attempt_at <= now)
+        .distinct()
+        .limit(limit)
+    )
+
+
+def earliest_after(now: datetime) -> Select[Any]:
+    """When the next timer is due."""
+    return select(func.min(StepRow.next_attempt_at)).where(
+        StepRow.state.in_(TIMED_STATES), StepRow.next_attempt_at > now
+    )
 
 
 class Sweeper:
@@ -51,21 +70,9 @@ class Sweeper:
     async def sweep_once(self) -> int:
         """Visit the births that are due; return how many were visited."""
         now = self.clock.now()
-        timed = StepRow.state.in_(TIMED_STATES)
         async with self.db.read() as session:
-            due = (
-                await session.scalars(
-                    select(StepRow.birth_id)
-                    .where(timed, StepRow.next_attempt_at <= now)
-                    .distinct()
-                    .limit(self.batch)
-                )
-            ).all()
-            self.next_due = await session.scalar(
-                select(func.min(StepRow.next_attempt_at)).where(
-                    timed, StepRow.next_attempt_at > now
-                )
-            )
+            due = (await session.scalars(due_births(now, self.batch))).all()
+            self.next_due = await session.scalar(earliest_after(now))
         for birth_id in due:
             await visit(self.uow, birth_id)
         return len(due)

@@ -15,7 +15,7 @@ from tests.support.stack import commits, postgres_database, running_stack
 pytestmark = pytest.mark.integration
 
 IDLE_S = 10
-SETTLE_S = 12
+SETTLE_S = 15
 
 
 async def test_an_idle_stack_commits_at_most_once_a_second(tmp_path: Path) -> None:
