@@ -66,9 +66,13 @@ class Relay:
         self.batch, self.interval_s, self.retry_s = batch, interval_s, retry_s
         self.lease = timedelta(seconds=lease_s)
         self._wake = asyncio.Event()
+        self._listening = False
 
     def wake(self) -> None:
-        self._wake.set()
+        """A commit in this process wrote rows. While listening, the same commit's
+        notification wakes the relay: a second wake-up would cost an empty round."""
+        if not self._listening:
+            self._wake.set()
 
     async def _claim(self) -> list[Any]:
         """Lease the oldest rows nobody holds, in a transaction of their own."""
@@ -164,12 +168,14 @@ class Relay:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, notified)
+                self._listening = True
                 self._wake.set()  # what was committed while nobody listened
                 await lost.wait()
                 log.warning("relay.listen_lost")
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("relay.listen_failed", error=type(exc).__name__)
             finally:
+                self._listening = False
                 if conn is not None:
                     conn.terminate()  # at once, even while being cancelled
             await asyncio.sleep(self.interval_s)
