@@ -226,7 +226,9 @@ async def load(dsn: str, finished: int, history: int) -> None:
                     for seq in range(1, history + 1)
                 ],
             )
-        await conn.execute("ANALYZE")
+        # As a store that has been running: statistics and the visibility map up to
+        # date, so that autovacuum does not work on the load during the measurement.
+        await conn.execute("VACUUM (ANALYZE)")
     finally:
         await conn.close()
 
