@@ -213,7 +213,12 @@ def bootstrap(
     )
     clock = clock or SystemClock()
     relay = Relay(
-        db, transport, clock, batch=settings.relay_batch, interval_s=settings.relay_interval_s
+        db,
+        transport,
+        clock,
+        batch=settings.relay_batch,
+        interval_s=settings.relay_interval_s,
+        lease_s=settings.relay_lease_s,
     )
     uow = UnitOfWork(
         db,
@@ -223,7 +228,14 @@ def bootstrap(
         lookup_key=settings.lookup_key.get_secret_value(),
         on_commit=relay.wake,
     )
-    sweeper = Sweeper(db, uow, clock, interval_s=settings.sweep_interval_s)
+    sweeper = Sweeper(
+        db,
+        uow,
+        clock,
+        interval_s=settings.sweep_interval_s,
+        max_wait_s=settings.sweep_max_wait_s,
+    )
+    db.after_write(sweeper.wake)  # a commit here may have set a sooner timer
     pruner = Pruner(
         db,
         clock,
@@ -240,6 +252,7 @@ def bootstrap(
         clock,
         departments=plan.registry.departments,
         interval_s=settings.dead_letter_interval_s,
+        max_wait_s=settings.dead_letter_max_wait_s,
     )
     return Runtime(
         settings,

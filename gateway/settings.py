@@ -69,7 +69,6 @@ class GatewaySettings(BaseSettings):
     poll_after: timedelta = timedelta(seconds=30)
     # Later retries when a department stays down (SPEC §4): the last one repeats.
     retry_ladder_s: tuple[float, ...] = (10, 60, 300, 1800, 7200, 21600)
-    relay_interval_s: float = 0.2
     # The orchestrator applies replies in batches of up to this many, one
     # transaction each, waiting this long after the first for more to come.
     orchestrator_batch: int = 50
@@ -77,8 +76,16 @@ class GatewaySettings(BaseSettings):
     # How soon a callback secret rotated or revoked by another process (the CLI,
     # another gateway) is seen; in this process, at once.
     callback_secrets_ttl_s: float = 10.0
+    # The relay is woken after each commit (NOTIFY on PostgreSQL); it also looks
+    # every `relay_interval_s` for what a notification missed, and leases the rows
+    # it publishes for `relay_lease_s` (another relay takes them after).
+    relay_interval_s: float = 5.0
+    relay_lease_s: float = 30.0
     relay_batch: int = 200
+    # The sweeper sleeps until the earliest due timer, at most `sweep_max_wait_s`
+    # (timers written by another process), and sweeps at most every `sweep_interval_s`.
     sweep_interval_s: float = 1.0
+    sweep_max_wait_s: float = 10.0
     # What is done does not stay (gateway.workers.pruner): published outbox rows
     # and inbox rows older than these are deleted, every `prune_interval_s`.
     outbox_keep: timedelta = timedelta(days=7)
@@ -88,6 +95,7 @@ class GatewaySettings(BaseSettings):
     # and how often dead letters are moved from the broker to the table.
     deadline_near: timedelta = NEAR_DEADLINE
     dead_letter_interval_s: float = 5.0
+    dead_letter_max_wait_s: float = 60.0  # the interval grows to this while none come
     # Roles without an HTTP server (orchestrator, relay) serve their own metrics
     # here when set; the gateway serves them at /metrics.
     metrics_port: int | None = None

@@ -80,7 +80,7 @@ class CallbackSender:
                             error=type(exc).__name__)
             else:
                 if response.is_success:
-                    log.info("sandbox.callback.delivered", department=department,
+                    log.debug("sandbox.callback.delivered", department=department,
                              attempt=attempt, status=response.status_code)
                     return True
                 log.warning("sandbox.callback.failed", department=department, attempt=attempt,

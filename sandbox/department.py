@@ -185,7 +185,7 @@ class Department:
         """Keep an accepted submission; ``answer`` is what its key replays."""
         record = self.store.accept(key, action, data, ref=ref, state=state, response=answer,
                                    now=self.now())
-        log.info("sandbox.submission.accepted", department=self.name, action=action, ref=ref)
+        log.debug("sandbox.submission.accepted", department=self.name, action=action, ref=ref)
         return record
 
     def lookup(self, ref: str) -> Record:

@@ -125,7 +125,7 @@ class CardMaking:
             kh = _card_number(self._rng)
         self._issued.add(kh)
         record.state, record.result = MADE, {"kh": kh, "yjrq": yjrq}
-        log.info("sandbox.hrss.card_made", sqh=record.ref, mailed=mailed)
+        log.debug("sandbox.hrss.card_made", sqh=record.ref, mailed=mailed)
         return {"sqh": record.ref, "kh": kh, "yjrq": yjrq}
 
 

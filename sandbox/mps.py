@@ -117,7 +117,7 @@ class HukouReview:
                 record.state, record.result = REJECTED, {"yy": NO_SEQUENCE_LEFT}
             else:
                 record.state, record.result = APPROVED, {"gmsfhm": gmsfhm}
-        log.info("sandbox.mps.reviewed", sqbh=record.ref, zt=record.state)
+        log.debug("sandbox.mps.reviewed", sqbh=record.ref, zt=record.state)
         return status_of(record)
 
 

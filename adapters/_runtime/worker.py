@@ -186,7 +186,7 @@ class AdapterWorker:
             exchange=RESULTS_EXCHANGE,
             routing_key=f"{self.department}.{reply.outcome}",
         )
-        log.info(
+        log.debug(
             f"adapter.{self.department}.replied",
             outcome=reply.outcome,
             reference=reply.reference,

@@ -25,9 +25,9 @@ class BirthCertificateAdapter:
     async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Issue the certificate; a refusal raises `PermanentError`."""
         record = load_record(BirthCertificateRecord, cmd.record)
-        log.info("adapter.nhc.submitting")
+        log.debug("adapter.nhc.submitting")
         issued = await self._client.issue(certificate_request(record), key=cmd.idempotency_key)
-        log.info("adapter.nhc.submitted", reference=issued.zmbh)
+        log.debug("adapter.nhc.submitted", reference=issued.zmbh)
         return completed(certificate_output(issued), reference=issued.zmbh)
 
     async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:

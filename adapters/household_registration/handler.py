@@ -30,15 +30,15 @@ class HouseholdRegistrationAdapter:
     async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """File the application; a refusal raises `PermanentError`."""
         record = load_record(HouseholdRegistrationRecord, cmd.record)
-        log.info("adapter.mps.submitting")
+        log.debug("adapter.mps.submitting")
         answer = await self._client.apply(application_request(record), key=cmd.idempotency_key)
-        log.info("adapter.mps.submitted", reference=answer.sqbh, status=answer.zt)
+        log.debug("adapter.mps.submitted", reference=answer.sqbh, status=answer.zt)
         return accepted_reply(answer)
 
     async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """Ask how the review stands."""
         status = await self._client.status(cmd.reference)
-        log.info("adapter.mps.polled", reference=status.sqbh, status=status.zt)
+        log.debug("adapter.mps.polled", reference=status.sqbh, status=status.zt)
         return status_reply(status)
 
     async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:

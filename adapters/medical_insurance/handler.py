@@ -41,10 +41,10 @@ class MedicalInsuranceAdapter:
         if other := self._other(step):
             return await other.submit(cmd, step=step)
         record = load_record(MedicalInsuranceRecord, cmd.record)
-        log.info("adapter.nhsa.submitting", scheme=record.scheme)
+        log.debug("adapter.nhsa.submitting", scheme=record.scheme)
         enrolled = await self._client.enrol(enrolment_request(record), key=cmd.idempotency_key)
         # psn_no is a personal number: logged by its absence only.
-        log.info("adapter.nhsa.submitted")
+        log.debug("adapter.nhsa.submitted")
         return completed(enrolment_output(enrolled), reference=enrolled.psn_no)
 
     async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:

@@ -29,15 +29,15 @@ class SocialSecurityCardAdapter:
     async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Apply for the card; a refusal raises `PermanentError`."""
         record = load_record(SocialSecurityCardRecord, cmd.record)
-        log.info("adapter.hrss.submitting", delivery=record.delivery)
+        log.debug("adapter.hrss.submitting", delivery=record.delivery)
         answer = await self._client.apply(application_request(record), key=cmd.idempotency_key)
-        log.info("adapter.hrss.submitted", reference=answer.sqh, status=answer.zt)
+        log.debug("adapter.hrss.submitted", reference=answer.sqh, status=answer.zt)
         return accepted_reply(answer)
 
     async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:
         """Ask whether the card is made."""
         status = await self._client.status(cmd.reference)
-        log.info("adapter.hrss.polled", reference=status.sqh, status=status.zt)
+        log.debug("adapter.hrss.polled", reference=status.sqh, status=status.zt)
         return status_reply(status)
 
     async def amend(self, cmd: AmendStep, *, step: str) -> StepReply:

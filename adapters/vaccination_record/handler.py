@@ -28,9 +28,9 @@ class VaccinationAdapter:
     async def submit(self, cmd: SubmitStep, *, step: str) -> StepReply:
         """Register the record; a refusal raises `PermanentError`."""
         record = load_record(VaccinationRecord, cmd.record)
-        log.info("adapter.cdc.submitting", doses=len(record.doses))
+        log.debug("adapter.cdc.submitting", doses=len(record.doses))
         number = await self._client.register(registration_xml(record), key=cmd.idempotency_key)
-        log.info("adapter.cdc.submitted", reference=number)
+        log.debug("adapter.cdc.submitted", reference=number)
         return completed(vaccination_output(number), reference=number)
 
     async def poll(self, cmd: PollDepartment, *, step: str) -> StepReply:

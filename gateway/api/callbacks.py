@@ -88,5 +88,5 @@ async def department_callback(
         log.warning("callback.output_refused", department=department, birth_id=checked.birth_id)
         raise ProblemError(422, "Answer refused", checked.refused)
     CALLBACKS.labels(department, "accepted").inc()
-    log.info("callback.accepted", department=department, birth_id=checked.birth_id)
+    log.debug("callback.accepted", department=department, birth_id=checked.birth_id)
     return Response(status_code=202)

@@ -66,7 +66,7 @@ async def apply_replies(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> list[
     applied: dict[int, bool] = {}
     for (envelope, step, reply), done in zip(taken, outcomes, strict=True):
         applied[id(envelope)] = done is not None and done.applied
-        log.info(
+        log.debug(
             "orchestrator.reply",
             outcome=reply.outcome,
             applied=applied[id(envelope)],

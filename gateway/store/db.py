@@ -8,7 +8,7 @@ PostgreSQL: one pool; `schema` puts everything in one schema (tests use a
 schema each).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -92,14 +92,24 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
             )
             self.reader = self.writer
+        self._after_write: list[Callable[[], None]] = []
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
 
+    def after_write(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each write transaction commits in this process
+        (the timers' sweeper looks again for a sooner due time)."""
+        self._after_write.append(callback)
+
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in a write transaction, committed when the block ends."""
+    async def write(self, *, wake: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed when the block ends.
+        `wake=False`: bookkeeping that sets no timer (the relay, the pruner)."""
         async with self._write_sessions() as session, session.begin():
             yield session
+        if wake:
+            for callback in self._after_write:
+                callback()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -14,11 +14,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from contracts.steps import StepState
 from gateway.store.crypto import EncryptedJSON
 
 # Naming convention: stable constraint names for migrations on both databases.
@@ -50,6 +52,18 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+# The step states with a timer the sweeper visits (`steps.next_attempt_at`).
+TIMED_STATES = tuple(
+    s.value
+    for s in (
+        StepState.QUEUED,
+        StepState.IN_PROGRESS,
+        StepState.RETRYING,
+        StepState.AWAITING_DEPARTMENT,
+    )
+)
+TIMED_SQL = ", ".join(f"'{state}'" for state in TIMED_STATES)
 
 # BigInteger autoincrement is not a rowid alias on SQLite; Integer is.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -109,6 +123,14 @@ class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (
         Index("ix_steps_due", "state", "next_attempt_at"),
+        # The sweeper's due and earliest-due queries read only open steps' timers,
+        # however many finished steps the store holds.
+        Index(
+            "ix_steps_timers",
+            "next_attempt_at",
+            postgresql_where=text(f"state IN ({TIMED_SQL})"),
+            sqlite_where=text(f"state IN ({TIMED_SQL})"),
+        ),
         Index("ix_steps_department_ref", "department", "department_ref"),
     )
 
@@ -156,7 +178,16 @@ class OutboxRow(Base):
     publishes it and sets `published_at` after the broker confirmed."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_unpublished", "published_at", "id"),  # the pruner's range
+        # The relay's claim: only what is still to send, whatever was sent before.
+        Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -165,6 +196,9 @@ class OutboxRow(Base):
     envelope: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("outbox.envelope"))
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
+    # A relay's short lease on the row while it waits for the broker's confirm
+    # (outside any transaction); another relay takes the row once it passed.
+    claimed_until: Mapped[datetime | None]
 
 
 class InboxRow(Base):

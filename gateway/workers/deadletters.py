@@ -46,7 +46,9 @@ OUTCOME_OF_TYPE = {kind: outcome for outcome, kind in REPLY_TYPES.items()}
 
 
 class DeadLetterMover:
-    """Moves dead letters from the broker into the table, every `interval_s`."""
+    """Moves dead letters from the broker into the table, every `interval_s`;
+    while none come the wait doubles up to `max_wait_s` (an idle system does
+    not poll fast)."""
 
     def __init__(
         self,
@@ -56,10 +58,11 @@ class DeadLetterMover:
         *,
         departments: Iterable[str] = BUILTIN_DEPARTMENTS,
         interval_s: float = 5.0,
+        max_wait_s: float = 60.0,
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
         self.queues = (ORCHESTRATOR_QUEUE, *(department_queue(d) for d in departments))
-        self.interval_s = interval_s
+        self.interval_s, self.max_wait_s = interval_s, max(max_wait_s, interval_s)
 
     async def move_once(self) -> int:
         """Move what is dead-lettered now; return how many messages were taken.
@@ -80,12 +83,15 @@ class DeadLetterMover:
 
     async def run(self) -> None:
         """Move until cancelled."""
+        wait = self.interval_s
         while True:
             try:
-                await self.move_once()
+                taken = await self.move_once()
             except Exception:  # the broker or the store is away: try again later
                 log.exception("dead_letters.move_failed")
-            await asyncio.sleep(self.interval_s)
+                taken = 0
+            wait = self.interval_s if taken else min(wait * 2, self.max_wait_s)
+            await asyncio.sleep(wait)
 
     async def _store(self, queue: str, letters: Sequence[DeadLetter]) -> None:
         now = self.clock.now()

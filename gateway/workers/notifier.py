@@ -160,7 +160,7 @@ class Notifier:
         except SmsRefusedError as exc:
             log.warning("notifier.sms.refused", birth_id=birth.id, kind=notice.kind, error=str(exc))
         else:
-            log.info("notifier.sms.sent", birth_id=birth.id, kind=notice.kind)
+            log.debug("notifier.sms.sent", birth_id=birth.id, kind=notice.kind)
         await self._remember(envelope.message_id, self.clock.now())
 
     async def _remember(self, message_id: str, now: datetime) -> None:

@@ -31,8 +31,10 @@ from gateway.bootstrap import Runtime, bootstrap
 from gateway.clock import ManualClock
 from gateway.saga.plan import Plan
 from gateway.security.keys import create_key
-from gateway.settings import GatewaySettings
+from gateway.settings import DEV_DATA_KEYS, GatewaySettings
+from gateway.store import crypto
 from gateway.store.db import Database
+from gateway.store.migrate import migrate
 from sandbox.app import create_sandbox
 from sandbox.settings import SandboxSettings
 from tests.support.servers import bound_socket, serve, url_of, wait_for
@@ -96,6 +98,33 @@ async def postgres_schema() -> AsyncIterator[tuple[str, str]]:
         await conn.close()
 
 
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A database of its own (PostgreSQL counts commits per database), dropped
+    afterwards; yields its DSN."""
+    name = f"bl_{uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield PG_DSN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def commits(datname: str) -> int:
+    """Transactions committed in database `datname` so far, by PostgreSQL's count
+    (read from another database, so that reading it counts nothing)."""
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        count: int = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", datname
+        )
+        return count
+    finally:
+        await conn.close()
+
+
 @dataclass(frozen=True)
 class Steps:
     """A deployment's own steps for a test: the registry, the adapters of the
@@ -128,6 +157,19 @@ async def store_for(kind: str, tmp_path: Path) -> AsyncIterator[tuple[str, str |
 
 
 @asynccontextmanager
+async def saga_store(kind: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated saga store for `kind`, under the development data keys."""
+    async with store_for(kind, tmp_path) as (url, schema):
+        db = Database(url, schema=schema, pool_size=3)
+        crypto.bind(db, Keyring.parse(DEV_DATA_KEYS))
+        await migrate(db)
+        try:
+            yield db
+        finally:
+            await db.dispose()
+
+
+@asynccontextmanager
 async def world_for(
     kind: str, tmp_path: Path, *, later_delay_s: float = 0.3
 ) -> AsyncIterator[World]:
@@ -154,23 +196,27 @@ async def running_stack(
     world: World | None = None,
     profile: str | None = None,
     jurisdiction: str | None = None,
+    store: tuple[str, str | None] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Bring the whole system up for one test, and down again. With `clock`, the
     gateway, the sandbox and the adapters' circuit breakers all read it; with
     `steps`, the deployment runs those; with `world`, it uses that store and
-    those departments (which a later stack uses again); with `profile`, the
-    deployment is that profile's (default: `five`, the registrations everywhere,
-    or `jurisdiction`'s)."""
+    those departments (which a later stack uses again); with `store`, that saga
+    store (URL, schema); with `profile`, the deployment is that profile's
+    (default: `five`, the registrations everywhere, or `jurisdiction`'s).
+    `overrides` are settings, and win over the quick intervals tests run with."""
     deployment = load_profile(profile or "five")
     registry = steps.registry if steps else deployment.registry()
     jurisdiction = jurisdiction or deployment.jurisdiction
     async with AsyncExitStack() as stack:
         transport: ManagedTransport
-        if world is None:
-            url, schema = await stack.enter_async_context(store_for(kind, tmp_path))
-        else:
+        if world is not None:
             url, schema = world.store
+        elif store is not None:
+            url, schema = store
+        else:
+            url, schema = await stack.enter_async_context(store_for(kind, tmp_path))
         db = Database(url, schema=schema)
         if kind == "rabbitmq-postgres":
             topology = Topology(prefix=f"t{uuid4().hex[:8]}.", departments=registry.departments)
@@ -191,11 +237,9 @@ async def running_stack(
             sandbox_url = world.sandbox_url
         settings = GatewaySettings(
             database_url=db.url,
-            relay_interval_s=0.05,
-            sweep_interval_s=0.1,
             sms_url=f"{sandbox_url}/sms",
             profile=deployment.name,
-            **overrides,
+            **{"relay_interval_s": 0.05, "sweep_interval_s": 0.1, **overrides},
         )
         plan = Plan(registry, RuleContext(jurisdiction))
         runtime = bootstrap(settings, transport=transport, db=db, clock=clock, plan=plan)

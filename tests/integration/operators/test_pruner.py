@@ -15,7 +15,7 @@ from gateway.store.db import Database
 from gateway.store.migrate import migrate
 from gateway.store.tables import InboxRow, OutboxRow
 from gateway.workers.pruner import Pruner
-from tests.support.stack import KINDS, store_for
+from tests.support.stack import KINDS, saga_store, store_for
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
@@ -60,3 +60,23 @@ async def test_published_outbox_and_old_inbox_rows_go_and_the_rest_stays(
         assert outbox == {"sent-just-now", "never-sent"}
         assert inbox == {"recent"}
         await db.dispose()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_backlog_goes_in_batches(kind: str, tmp_path: Path) -> None:
+    async with saga_store(kind, tmp_path) as db:
+        async with db.write() as session:
+            for i in range(10):  # past the window, a minute apart
+                at = NOW - timedelta(days=20, minutes=i)
+                session.add(InboxRow(consumer="orchestrator", message_id=f"m{i}", received_at=at))
+            session.add(InboxRow(consumer="orchestrator", message_id="recent", received_at=NOW))
+        pruner = Pruner(
+            db,
+            ManualClock(NOW),
+            outbox_keep=timedelta(days=7),
+            inbox_keep=timedelta(days=14),
+            batch=3,
+        )
+        assert await pruner.prune_once() == (0, 10)
+        async with db.read() as session:
+            assert (await session.scalars(select(InboxRow.message_id))).all() == ["recent"]
