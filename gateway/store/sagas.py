@@ -141,22 +141,7 @@ class NewBirth:
 
 
 async def load(session: AsyncSession, birth_id: str) -> StoredBirth | None:
-    birth = await session.get(Birth, birth_id)
-    if birth is None:
-        return None
-    rows = (await session.scalars(select(StepRow).where(StepRow.birth_id == birth_id))).all()
-    steps = [StoredStep(**{name: getattr(r, name) for name in STEP_COLUMNS}) for r in rows]
-    return StoredBirth(
-        id=birth.id,
-        status=birth.status,
-        event=birth.event,
-        event_version=birth.event_version,
-        version=birth.version,
-        history_seq=birth.history_seq,
-        cancel_reason=birth.cancel_reason,
-        steps=steps,
-        versions=await _versions_in_use(session, birth, steps),
-    )
+    return (await load_many(session, [birth_id])).get(birth_id)
 
 
 async def load_many(session: AsyncSession, birth_ids: Iterable[str]) -> dict[str, StoredBirth]:

@@ -3,7 +3,6 @@ once. On the in-process bus the queued commands died with the process and are
 sent again at start; on RabbitMQ the broker kept them. Either way every birth
 completes within a minute and no department holds a record twice."""
 
-import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -12,12 +11,11 @@ from uuid import uuid4
 
 import pytest
 
-from birthlink.samples import birth_event
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import Topology
 from tests.support.servers import wait_for
 from tests.support.stack import AMQP_URL, PG_DSN, postgres_schema
-from tests.support.up import Up, running_up
+from tests.support.up import Up, post_under_way, running_up, statuses
 
 pytestmark = pytest.mark.e2e
 
@@ -50,28 +48,14 @@ async def test_kill_9_of_birthlink_up_mid_flight_and_a_start_again_completes_eve
     async with up_on(kind, tmp_path) as up:
         await up.faults(latency_ms=100)  # slow enough to be killed mid-flight
         async with up.client() as http:
-            rng = random.Random(13)
-            posted = await asyncio.gather(
-                *(http.post("/v1/births", json=birth_event(rng)) for _ in range(BIRTHS))
-            )
-            assert [p.status_code for p in posted] == [202] * BIRTHS
-            ids = [p.json()["birth_id"] for p in posted]
-
-            async def statuses() -> list[str]:
-                return [(await http.get(f"/v1/births/{i}")).json()["status"] for i in ids]
-
-            async def some_step_done() -> bool:
-                steps = (await http.get(f"/v1/births/{ids[0]}")).json()["steps"]
-                return any(s["state"] == "completed" for s in steps)
-
-            await wait_for(some_step_done, within=30, interval=0.02, what="work under way")
-            before = await statuses()
+            ids = await post_under_way(http, random.Random(13), BIRTHS)
+            before = await statuses(http, ids)
             await up.kill()
             assert before.count("completed") < BIRTHS  # it was mid-flight
             await up.start()
 
             async def all_completed() -> bool:
-                return await statuses() == ["completed"] * BIRTHS
+                return await statuses(http, ids) == ["completed"] * BIRTHS
 
             await wait_for(all_completed, within=60, interval=0.5, what="every birth completed")
         await up.assert_one_record_per_birth(ids)

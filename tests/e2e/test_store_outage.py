@@ -21,7 +21,7 @@ from contracts.catalogue import BUILTIN_DEPARTMENTS
 from tests.support.private_infra import private_postgres
 from tests.support.servers import wait_for
 from tests.support.stack import AMQP_URL
-from tests.support.up import running_up
+from tests.support.up import post_under_way, running_up, statuses
 
 pytestmark = pytest.mark.e2e
 
@@ -49,20 +49,7 @@ async def test_a_10_s_database_outage_mid_flight_loses_nothing_and_answers_503(
             await up.faults(latency_ms=300)
             rng = random.Random(31)
             async with up.client() as http:
-                posted = await asyncio.gather(
-                    *(http.post("/v1/births", json=birth_event(rng)) for _ in range(BIRTHS))
-                )
-                assert [p.status_code for p in posted] == [202] * BIRTHS
-                ids = [p.json()["birth_id"] for p in posted]
-
-                async def statuses() -> list[str]:
-                    return [(await http.get(f"/v1/births/{i}")).json()["status"] for i in ids]
-
-                async def some_step_done() -> bool:
-                    steps = (await http.get(f"/v1/births/{ids[0]}")).json()["steps"]
-                    return any(s["state"] == "completed" for s in steps)
-
-                await wait_for(some_step_done, within=30, interval=0.02, what="work under way")
+                ids = await post_under_way(http, rng, BIRTHS)
                 await pg.stop()
                 late = birth_event(rng)  # posted during the outage, and again after
                 answers: list[httpx.Response] = []
@@ -87,7 +74,7 @@ async def test_a_10_s_database_outage_mid_flight_loses_nothing_and_answers_503(
                 ids.append(await wait_for(accepted_late, within=30, interval=0.5))
 
                 async def all_completed() -> bool:
-                    return await statuses() == ["completed"] * len(ids)
+                    return await statuses(http, ids) == ["completed"] * len(ids)
 
                 await wait_for(all_completed, within=60, interval=0.5, what="every birth done")
                 finished = [await completed_at(http, i) for i in ids[:BIRTHS]]

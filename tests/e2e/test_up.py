@@ -11,7 +11,6 @@ import hmac
 import json
 import os
 import re
-import signal
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from birthlink.installation import read_env_file, secret_names
 from birthlink.samples import birth_event
 from tests.support.processes import BIRTHLINK
 from tests.support.servers import bound_socket, healthy, url_of, wait_for
+from tests.support.up import stop
 
 pytestmark = pytest.mark.e2e
 
@@ -62,16 +62,6 @@ async def start_up(
 
     await wait_for(printed_key, within=60, what="birthlink up")
     return process, url
-
-
-async def stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(process.wait(), 20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 def signed(secret: str, body: bytes) -> str:

@@ -5,6 +5,7 @@ PostgreSQL when `env` names them."""
 
 import asyncio
 import os
+import random
 import re
 import signal
 from collections.abc import AsyncIterator, Sequence
@@ -16,18 +17,37 @@ from typing import Any
 import httpx
 
 from birthlink.installation import generate
+from birthlink.samples import birth_event
 from contracts.catalogue import BUILTIN_DEPARTMENTS, builtin_registry
 from tests.support.processes import BIRTHLINK
-from tests.support.servers import bound_socket, healthy, url_of, wait_for
+from tests.support.servers import free_port, healthy, wait_for
 
 KEY = re.compile(r"demo hospital:\s+\S+\s+key: (\S+)")
 
 
 def free_url() -> str:
-    sock = bound_socket()
-    url = url_of(sock)
-    sock.close()
-    return url
+    return f"http://127.0.0.1:{free_port()}"
+
+
+async def post_under_way(http: httpx.AsyncClient, rng: random.Random, count: int) -> list[str]:
+    """Post `count` births at once (each accepted) and wait until work is under
+    way (a step of the first completed); their ids."""
+    posted = await asyncio.gather(
+        *(http.post("/v1/births", json=birth_event(rng)) for _ in range(count))
+    )
+    assert [p.status_code for p in posted] == [202] * count
+    ids = [str(p.json()["birth_id"]) for p in posted]
+
+    async def some_step_done() -> bool:
+        steps = (await http.get(f"/v1/births/{ids[0]}")).json()["steps"]
+        return any(s["state"] == "completed" for s in steps)
+
+    await wait_for(some_step_done, within=30, interval=0.02, what="work under way")
+    return ids
+
+
+async def statuses(http: httpx.AsyncClient, ids: Sequence[str]) -> list[str]:
+    return [str((await http.get(f"/v1/births/{i}")).json()["status"]) for i in ids]
 
 
 @dataclass
@@ -99,7 +119,8 @@ class Up:
             )
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """Ctrl-C, and `kill -9` if it has not ended within 20 s."""
     if process.returncode is None:
         process.send_signal(signal.SIGINT)
         try:
@@ -143,4 +164,4 @@ async def running_up(tmp_path: Path, env: dict[str, str] | None = None) -> Async
         yield up
     finally:
         for process in reversed(up.processes):
-            await _stop(process)
+            await stop(process)
