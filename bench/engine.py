@@ -384,10 +384,14 @@ async def snapshot(stack: Stack, store: Store) -> Snapshot:
 async def measure(
     stack: Stack, store: Store, births: int, concurrency: int, idle_s: float, raw: float
 ) -> Run:
-    """Post the births, wait for all to end, then stay idle; read the counters between."""
+    """Stay idle, then post the births and wait for all to end; read the counters
+    between. What the idle system does is its idle figure, and is taken off the
+    births' (the stack does it whether births come or not)."""
     rng = random.Random(1)
     events = [birth_event(rng) for _ in range(births)]
     await asyncio.sleep(3)  # start-up work settles and its counters are published
+    quiet = await snapshot(stack, store)
+    await asyncio.sleep(idle_s)
     size0 = await store.size()
     load_before = f"{os.getloadavg()[0]:.1f}"  # 1 min, all cores: others' work shows here
     before = await snapshot(stack, store)
@@ -423,21 +427,17 @@ async def measure(
             stuck = sorted({s for _, s, _ in rows if s not in FINAL})
             raise RuntimeError(f"births still {stuck} after the deadline")
         await asyncio.sleep(0.5)
-    done_at = time.monotonic()
     polls = store.polls - polls0
     await asyncio.sleep(SETTLE_S)
     after = await snapshot(stack, store)
     size1 = await store.size()
-    await asyncio.sleep(idle_s)
-    idle = await snapshot(stack, store)
-    idle_span = idle.at - after.at
 
     def rate(read: Callable[[Snapshot], float]) -> float:
-        return (read(idle) - read(after)) / idle_span
+        return (read(before) - read(quiet)) / (before.at - quiet.at)
 
     def over_births(read: Callable[[Snapshot], float]) -> float:
-        # Less what the idle system did in the seconds after the last birth ended.
-        return read(after) - read(before) - rate(read) * (after.at - done_at)
+        # Less what the idle system would have done meanwhile.
+        return read(after) - read(before) - rate(read) * (after.at - before.at)
 
     pg = bool(after.pg)
     commits: Callable[[Snapshot], float] = (
