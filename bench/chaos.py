@@ -202,8 +202,11 @@ class Chaos:
             if posting.done() or start > span:
                 break
         scheduled.set()
-        await posting
-        await killing
+        try:
+            await posting
+            await killing
+        finally:  # whatever failed, no process is killed while the deployment stops
+            killing.cancel()
         await self._follow(deploy, until=self.started + self.plan.deadline_s)
 
     async def _infrastructure_faults(
@@ -224,7 +227,7 @@ class Chaos:
         self.fault("PostgreSQL started")
         department = self.rng.choice(DEPARTMENTS)
         until = datetime.now(UTC) + timedelta(seconds=self.plan.department_down_s)
-        async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
+        async with httpx.AsyncClient(base_url=deploy.sandbox_url, timeout=60) as sandbox:
             await sandbox.post(
                 f"/{department}/_sandbox/faults", json={"outage_until": until.isoformat()}
             )
@@ -315,7 +318,7 @@ class Chaos:
         if waits:
             report.p50_s = statistics.median(waits)
             report.p99_s = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
-        async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
+        async with httpx.AsyncClient(base_url=deploy.sandbox_url, timeout=60) as sandbox:
             for department in DEPARTMENTS:
                 records = (await sandbox.get(f"/{department}/_sandbox/records")).json()["records"]
                 births = Counter(str(r["key"]).split(":")[0] for r in records)

@@ -303,6 +303,9 @@ def base_env(target: Target, workdir: Path) -> dict[str, str]:
         env.update(parse_env(path.read_text()))
         env["BIRTHLINK_SECRETS_FILE"] = str(path)
     env["BIRTHLINK_LATER_DELAY_S"] = str(LATER_DELAY_S)
+    # The five registrations, the steps b72e1fe has, for the bench's births
+    # (the default profile, Baiyin's, adds the benefits and a hospital of its own).
+    env["BIRTHLINK_PROFILE"] = "five"
     return env
 
 
