@@ -54,7 +54,7 @@ class Plan:
     kill_every: float = 4.0  # a birthlink process killed this often
     node_down_s: float = 10.0
     postgres_down_s: float = 5.0
-    department_down_s: float = 20.0
+    department_down_s: float = 60.0
     round_s: float = 120.0  # the infrastructure's faults come again this often
     latency_ms: int = 20  # at most, added by the proxy to each connection
     reset_rate: float = 0.03  # connections the proxy resets
