@@ -599,6 +599,7 @@ async def main() -> None:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle after the births")
     parser.add_argument("--only", choices=("new", "old"))
     parser.add_argument("--embedded", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--processes", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--keep", type=Path, help="keep each run's logs and store under here")
     args = parser.parse_args()
     targets: dict[str, Target] = {}
@@ -610,7 +611,8 @@ async def main() -> None:
         target.help_text = _run_cli(target, {**os.environ, "COLUMNS": "200"}, "--help")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    modes = ["processes", "embedded"] if args.embedded else ["processes"]
+    wanted = {"processes": args.processes, "embedded": args.embedded}
+    modes = [mode for mode, on in wanted.items() if on]
     names = (OLD_COMMIT, targets["new"].name if "new" in targets else "working tree")
     for mode in modes:
         runs: dict[str, Run] = {}
