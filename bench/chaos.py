@@ -283,29 +283,33 @@ class Chaos:
             await asyncio.sleep(0.5)
 
     async def _follow(self, deploy: Deployment, until: float) -> None:
-        """Poll the births not final yet until all are, or the deadline."""
+        """Poll the births not final yet, 20 at a time over both gateways, until
+        all are final or the deadline."""
+        gate = asyncio.Semaphore(20)
         async with httpx.AsyncClient(
             headers={"Authorization": f"Bearer {deploy.hospital_key}"}, timeout=10
         ) as http:
-            turn = 0
+
+            async def look(birth_id: str, turn: int) -> None:
+                url = deploy.gateway_urls[turn % len(deploy.gateway_urls)]
+                async with gate:
+                    try:
+                        response = await http.get(f"{url}/v1/births/{birth_id}")
+                    except httpx.HTTPError:
+                        return
+                if response.status_code == 404:
+                    self.status[birth_id] = "lost"
+                elif response.status_code == 200:
+                    self.status[birth_id] = response.json()["status"]
+                    if self.status[birth_id] in FINAL:
+                        self.done_at[birth_id] = time.monotonic()
+
             while time.monotonic() < until:
                 waiting = [b for b in self.posted_at if self.status.get(b) not in FINAL]
                 if not waiting:
                     return
-                for birth_id in waiting:
-                    url = deploy.gateway_urls[turn % len(deploy.gateway_urls)]
-                    turn += 1
-                    try:
-                        response = await http.get(f"{url}/v1/births/{birth_id}")
-                    except httpx.HTTPError:
-                        continue
-                    if response.status_code == 404:
-                        self.status[birth_id] = "lost"
-                    elif response.status_code == 200:
-                        self.status[birth_id] = response.json()["status"]
-                        if self.status[birth_id] in FINAL:
-                            self.done_at[birth_id] = time.monotonic()
-                await asyncio.sleep(0.5)
+                await asyncio.gather(*(look(b, turn) for turn, b in enumerate(waiting)))
+                await asyncio.sleep(1)
 
     async def _count(self, deploy: Deployment, postgres: PrivatePostgres) -> None:
         report = self.report
