@@ -224,6 +224,12 @@ class Stack:
     def counts_dir(self) -> Path:
         return self.workdir / "sql-counts"
 
+    async def spawn_sandbox(self, port: int) -> None:
+        """The sandbox departments, unhooked: their work is not birthlink's."""
+        await self.spawn(
+            "sandbox", "sandbox", "--port", str(port), "--gateway", self.gateway_url, hooked=False
+        )
+
     async def spawn(self, name: str, *args: str, hooked: bool = True) -> None:
         env = dict(self.env)
         if hooked:
@@ -510,15 +516,7 @@ async def processes_stack(target: Target, workdir: Path) -> AsyncIterator[tuple[
         )
         stack.hospital_key = created.split()[-1]
         await stack.spawn("gateway", "gateway", "--port", str(gateway_port))
-        await stack.spawn(
-            "sandbox",
-            "sandbox",
-            "--port",
-            str(sandbox_port),
-            "--gateway",
-            stack.gateway_url,
-            hooked=False,
-        )
+        await stack.spawn_sandbox(sandbox_port)
         roles = ["relay", "orchestrator", "notifier", "timers"]
         for role in roles:
             if has_command(target.help_text, role):
@@ -556,15 +554,7 @@ async def embedded_stack(target: Target, workdir: Path) -> AsyncIterator[tuple[S
     stack.counts_dir.mkdir()
     try:
         await stack.spawn("up", "up", "--port", str(port))
-        await stack.spawn(
-            "sandbox",
-            "sandbox",
-            "--port",
-            str(sandbox_port),
-            "--gateway",
-            stack.gateway_url,
-            hooked=False,
-        )
+        await stack.spawn_sandbox(sandbox_port)
         await stack.wait_healthy(f"{stack.gateway_url}/healthz")
         await stack.wait_healthy(f"{sandbox}/healthz")
         deadline = time.monotonic() + 30
