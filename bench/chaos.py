@@ -72,6 +72,7 @@ class Report:
     orphans: int = 0
     dead_letters: int = 0
     server_errors: int = 0  # answers 500: a fault must give 503 and Retry-After
+    exited: list[str] = field(default_factory=list)  # processes that ended on their own
     p50_s: float = 0.0
     p99_s: float = 0.0
     faults: list[tuple[float, str]] = field(default_factory=list)
@@ -87,6 +88,7 @@ class Report:
             f"orphan records    {self.orphans}",
             f"dead letters      {self.dead_letters}",
             f"answers 500       {self.server_errors}",
+            f"processes exited  {len(self.exited)} {' '.join(self.exited)}".rstrip(),
             f"POST→completed    p50 {self.p50_s:.1f} s, p99 {self.p99_s:.1f} s",
             f"run               {self.seconds:.0f} s, {len(self.faults)} faults:",
         ]
@@ -98,7 +100,7 @@ class Report:
             self.lost + self.stuck + self.duplicates + self.orphans + self.dead_letters
             + self.server_errors
         )  # fmt: skip
-        return nothing_wrong == 0 and self.completed == self.accepted
+        return nothing_wrong == 0 and not self.exited and self.completed == self.accepted
 
 
 class FaultyProxy:
@@ -314,6 +316,7 @@ class Chaos:
     async def _count(self, deploy: Deployment, postgres: PrivatePostgres) -> None:
         report = self.report
         report.accepted = len(self.posted_at)
+        report.exited = deploy.ended_on_their_own()
         statuses = Counter(self.status.get(b, "unknown") for b in self.posted_at)
         report.completed = statuses["completed"]
         report.lost = statuses["lost"]

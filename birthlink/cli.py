@@ -190,7 +190,11 @@ def adapter(
         if settings.metrics_port:  # circuit states, refused calls
             prometheus_client.start_http_server(settings.metrics_port)
         keyring = Keyring.parse(settings.bus_keys.get_secret_value())
-        transport = make_transport(settings.amqp_url, keyring, Topology(settings.amqp_prefix))
+        transport = make_transport(
+            settings.amqp_url,
+            keyring,
+            Topology(settings.amqp_prefix, partitions=settings.result_partitions),
+        )
         await transport.start()
         registry = load_profile(settings.profile).registry()
         adapters = AdapterRuntime([department], transport, settings, registry=registry)

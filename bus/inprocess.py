@@ -84,6 +84,7 @@ class InProcessTransport:
     async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str) -> None:
         """Copy the message into every queue bound for `routing_key`."""
         self._check_open()
+        routing_key = self.topology.routing_key(exchange, routing_key, envelope.birth_id)
         targets = self._route(envelope, exchange, routing_key)
         body = envelope.model_dump_json().encode()
         headers = envelope.headers()

@@ -38,6 +38,7 @@ from aio_pika.abc import (
     AbstractRobustQueue,
 )
 from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from bus.base import (
     BatchHandler,
@@ -73,7 +74,9 @@ _HANDOFF_STEPS = 3
 
 def queue_arguments(topology: Topology, spec: QueueSpec) -> dict[str, Any]:
     """A work queue: quorum, bounded deliveries, at-least-once dead-lettering."""
+    single_active = {"x-single-active-consumer": True} if spec.single_active else {}
     return {
+        **single_active,
         "x-queue-type": "quorum",
         "x-delivery-limit": topology.delivery_limit - 1,
         "x-dead-letter-exchange": topology.dead_letter_exchange,
@@ -161,10 +164,12 @@ class RabbitMQTransport:
         publish_timeout: float = 30.0,
         close_timeout: float = 10.0,
         drain_timeout: float | None = 60.0,
+        start_wait_s: float = 120.0,
     ) -> None:
         """`drain_timeout`: how long `close` waits for running handlers (None:
         forever); a handler still running then is abandoned, and the broker
-        delivers its message again."""
+        delivers its message again. `start_wait_s`: how long `start` waits for
+        a broker that is down (a process started during its restart)."""
         self.topology = topology or Topology()
         self.connection_name = connection_name
         self._url = url
@@ -172,6 +177,7 @@ class RabbitMQTransport:
         self._publish_timeout = publish_timeout
         self._close_timeout = close_timeout
         self._drain_timeout = drain_timeout
+        self._start_wait_s = start_wait_s
         self._start_lock = asyncio.Lock()
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractRobustChannel | None = None
@@ -187,7 +193,7 @@ class RabbitMQTransport:
                 raise NotConfirmedError("the RabbitMQ transport is closed")
             if self._connection is not None:
                 return
-            connection = await self._connect_robust()
+            connection = await self._first_connection()
             try:
                 async with connection.channel() as channel:
                     await declare_topology(channel, self.topology)
@@ -204,6 +210,23 @@ class RabbitMQTransport:
             self._connection = connection
             self._publish_channel = publish_channel
             log.info("bus.connected", connection_name=self.connection_name)
+
+    async def _first_connection(self) -> AbstractRobustConnection:
+        """`_connect_robust`, tried again for `start_wait_s` while no node answers."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((*_AMQP_FAILURES, OSError)),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            stop=stop_after_delay(self._start_wait_s),
+            before_sleep=lambda state: log.warning(
+                "bus.unreachable.waiting",
+                attempt=state.attempt_number,
+                error=repr(state.outcome.exception()) if state.outcome else None,
+            ),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._connect_robust()
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     async def _connect_robust(self) -> AbstractRobustConnection:
         """A robust connection over the cluster's nodes (it fails over by itself
@@ -450,9 +473,10 @@ class RabbitMQTransport:
             type=envelope.type,
             headers=dict(envelope.headers()),
         )
+        routing_key = self.topology.routing_key(item.exchange, item.routing_key, envelope.birth_id)
         try:
             async with asyncio.timeout(self._publish_timeout):
-                confirm = await exchange.publish(message, item.routing_key, mandatory=True)
+                confirm = await exchange.publish(message, routing_key, mandatory=True)
         except aiormq.exceptions.DeliveryError as exc:
             # Basic.Nack: e.g. a queue at its length limit with reject-publish.
             log.warning("bus.publish.refused", message_id=envelope.message_id, error=exc)

@@ -2,12 +2,18 @@
 
 Commands: topic exchange `birthlink.commands`, routing key
 `<department>.<action>`, one quorum queue per department `birthlink.<department>`.
-Results: topic exchange `birthlink.results`, one queue `birthlink.orchestrator`.
+Results: topic exchange `birthlink.results`, one queue `birthlink.orchestrator`;
+or, with `partitions` > 1, the queues `birthlink.orchestrator.<n>` (single
+active consumer), each bound to the keys whose first word is its `n`: the
+transports put a birth's partition (a hash of its id) in front of every
+result's routing key, so that one birth's replies reach one orchestrator at a
+time however many run.
 Messages to parents: topic exchange `birthlink.notifications` (routing key
 `sms.<kind>`), one queue `birthlink.notifier`.
 Each queue dead-letters into `<queue>.dead` after `delivery_limit` deliveries.
 """
 
+import zlib
 from dataclasses import dataclass, field
 
 from contracts.catalogue import BUILTIN_DEPARTMENTS
@@ -26,6 +32,11 @@ def department_queue(department: str) -> str:
     return f"birthlink.{department}"
 
 
+def orchestrator_queue(partition: int) -> str:
+    """`birthlink.orchestrator.<partition>`: one partition of the results."""
+    return f"{ORCHESTRATOR_QUEUE}.{partition}"
+
+
 def dead_letter_queue(queue: str) -> str:
     """Where `queue` dead-letters to."""
     return f"{queue}.dead"
@@ -38,30 +49,66 @@ class QueueSpec:
     name: str
     exchange: str
     bindings: tuple[str, ...]
+    single_active: bool = False  # one consumer at a time; the others wait their turn
 
 
 @dataclass(frozen=True)
 class Topology:
     """Every exchange and queue: one command queue per department of the
-    deployment's steps. `prefix` keeps tests on one broker apart."""
+    deployment's steps, and `partitions` queues of results. `prefix` keeps
+    tests on one broker apart. Every process of a deployment must be given the
+    same `partitions`."""
 
     prefix: str = ""
     delivery_limit: int = DEFAULT_DELIVERY_LIMIT
     departments: tuple[str, ...] = BUILTIN_DEPARTMENTS
+    partitions: int = 1
     queues: tuple[QueueSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.delivery_limit < 1:
             raise ValueError(f"delivery_limit must be at least 1, not {self.delivery_limit}")
+        if self.partitions < 1:
+            raise ValueError(f"partitions must be at least 1, not {self.partitions}")
         queues = [
             QueueSpec(self.name(department_queue(d)), self.name(COMMANDS_EXCHANGE), (f"{d}.*",))
             for d in self.departments
         ]
-        queues.append(QueueSpec(self.name(ORCHESTRATOR_QUEUE), self.name(RESULTS_EXCHANGE), ("#",)))
+        results = self.name(RESULTS_EXCHANGE)
+        if self.partitions == 1:
+            queues.append(QueueSpec(self.name(ORCHESTRATOR_QUEUE), results, ("#",)))
+        else:
+            queues.extend(
+                QueueSpec(
+                    self.name(orchestrator_queue(n)), results, (f"{n}.#",), single_active=True
+                )
+                for n in range(self.partitions)
+            )
         queues.append(
             QueueSpec(self.name(NOTIFIER_QUEUE), self.name(NOTIFICATIONS_EXCHANGE), ("#",))
         )
         object.__setattr__(self, "queues", tuple(queues))
+
+    @property
+    def orchestrator_queues(self) -> tuple[str, ...]:
+        """The (unprefixed) queues of results, in partition order."""
+        if self.partitions == 1:
+            return (ORCHESTRATOR_QUEUE,)
+        return tuple(orchestrator_queue(n) for n in range(self.partitions))
+
+    def partition(self, birth_id: str) -> int:
+        """The partition of a birth's results: the same in every process."""
+        return zlib.crc32(birth_id.encode()) % self.partitions
+
+    def routing_key(self, exchange: str, routing_key: str, birth_id: str) -> str:
+        """The key a message is published under: a result's (to the unprefixed
+        `RESULTS_EXCHANGE`) starts with its birth's partition, once."""
+        if self.partitions == 1 or exchange != RESULTS_EXCHANGE:
+            return routing_key
+        partition = str(self.partition(birth_id))
+        if routing_key.split(".", 1)[0] == partition:  # re-driven: already partitioned
+            return routing_key
+        return f"{partition}.{routing_key}"
 
     def name(self, base: str) -> str:
         """A name with this topology's prefix (`""` in production)."""

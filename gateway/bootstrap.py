@@ -12,7 +12,7 @@ import structlog
 
 from bus.base import ManagedTransport
 from bus.factory import make_transport
-from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology
+from bus.topology import NOTIFIER_QUEUE, Topology
 from contracts.profile import Profile
 from contracts.registry import Registry, RuleContext
 from contracts.sealing import Keyring
@@ -30,7 +30,7 @@ from gateway.views import BirthFilter, find_births
 from gateway.workers.deadletters import DeadLetterMover
 from gateway.workers.notifier import HttpSmsProvider, Notifier
 from gateway.workers.orchestrator import Orchestrator
-from gateway.workers.outage import held_through_outages
+from gateway.workers.outage import held_through_outages, when_store_answers
 from gateway.workers.pruner import Pruner
 from gateway.workers.relay import Relay
 from gateway.workers.timers import Sweeper
@@ -113,7 +113,9 @@ class Runtime:
             return
         self._started = True
         if migrate_db:
-            await migrate(self.db)
+            await when_store_answers(
+                lambda: migrate(self.db), within_s=self.settings.startup_wait_s
+            )
         await self.transport.start()
         for companion in self.companions:
             await companion.start()
@@ -121,12 +123,7 @@ class Runtime:
         if "timers" in roles and not self.transport.survives_restart:
             await self._resume_lost_commands()
         if "orchestrator" in roles:
-            await self.transport.subscribe_batch(
-                ORCHESTRATOR_QUEUE,
-                held_through_outages(self.orchestrator.handle_replies),
-                size=self.settings.orchestrator_batch,
-                wait_s=self.settings.orchestrator_wait_ms / 1000,
-            )
+            await self._take_results()
         if "relay" in roles:
             self._spawn(self.relay.run(), "relay")
         if "timers" in roles:
@@ -139,6 +136,31 @@ class Runtime:
         if "dead_letters" in roles and self.dead_letters is not None:
             self._spawn(self.dead_letters.run(), "dead_letters")
         log.info("gateway.started", roles=sorted(roles))
+
+    async def _take_results(self) -> None:
+        """Consume this orchestrator's partitions of the results now, and the
+        others as a standby a little later: their own orchestrator, started
+        meanwhile, is first in line for them (single active consumer)."""
+        queues = self.settings.result_queues()
+        own = [q for n, q in enumerate(queues) if self.settings.owns_partition(n)]
+        standby = [q for q in queues if q not in own]
+        for queue in own:
+            await self._consume_results(queue)
+        if standby:
+            self._spawn(self._stand_by(standby), "orchestrator-standby")
+
+    async def _stand_by(self, queues: list[str]) -> None:
+        await asyncio.sleep(self.settings.orchestrator_standby_s)
+        for queue in queues:
+            await self._consume_results(queue)
+
+    async def _consume_results(self, queue: str) -> None:
+        await self.transport.subscribe_batch(
+            queue,
+            held_through_outages(self.orchestrator.handle_replies),
+            size=self.settings.orchestrator_batch,
+            wait_s=self.settings.orchestrator_wait_ms / 1000,
+        )
 
     async def _resume_lost_commands(self) -> None:
         """The commands and replies queued on the bus before a restart died with
@@ -209,7 +231,11 @@ def bootstrap(
     transport = transport or make_transport(
         settings.amqp_url,
         Keyring.parse(settings.bus_keys.get_secret_value()),
-        Topology(settings.amqp_prefix, departments=plan.registry.departments),
+        Topology(
+            settings.amqp_prefix,
+            departments=plan.registry.departments,
+            partitions=settings.result_partitions,
+        ),
     )
     clock = clock or SystemClock()
     relay = Relay(
@@ -251,6 +277,7 @@ def bootstrap(
         transport,
         clock,
         departments=plan.registry.departments,
+        result_queues=settings.result_queues(),
         interval_s=settings.dead_letter_interval_s,
         max_wait_s=settings.dead_letter_max_wait_s,
     )

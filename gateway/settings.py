@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from limits import parse_many
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.sealed import DEV_BUS_KEYS
+from bus.topology import Topology
 from contracts.profile import DEFAULT_PROFILE, Profile, load_profile
 from contracts.registry import gather_per_department
 from contracts.sealing import Keyring
@@ -66,6 +67,9 @@ class GatewaySettings(BaseSettings):
     api_key_grace: timedelta = timedelta(days=7)  # a rotated key stays valid this long
     step_deadline: timedelta = timedelta(hours=72)
     dispatch_lease: timedelta = timedelta(minutes=5)
+    # A process started while the database (or the broker) is down waits this
+    # long for it before it gives up and exits.
+    startup_wait_s: float = 120.0
     poll_after: timedelta = timedelta(seconds=30)
     # Later retries when a department stays down (SPEC §4): the last one repeats.
     retry_ladder_s: tuple[float, ...] = (10, 60, 300, 1800, 7200, 21600)
@@ -73,6 +77,16 @@ class GatewaySettings(BaseSettings):
     # transaction each, waiting this long after the first for more to come.
     orchestrator_batch: int = 50
     orchestrator_wait_ms: float = 5.0
+    # Scale-out (bus.topology): results are split by birth over `result_partitions`
+    # queues (the same in every process, adapters included), each handled by one
+    # orchestrator at a time. Orchestrator `orchestrator_instance` of
+    # `orchestrator_instances` takes the partitions n with n % instances ==
+    # instance at once, and waits in line for the others after
+    # `orchestrator_standby_s`, so that they go on when their own one stops.
+    result_partitions: int = Field(default=1, ge=1)
+    orchestrator_instance: int = Field(default=0, ge=0)
+    orchestrator_instances: int = Field(default=1, ge=1)
+    orchestrator_standby_s: float = 3.0
     # How soon a callback secret rotated or revoked by another process (the CLI,
     # another gateway) is seen; in this process, at once.
     callback_secrets_ttl_s: float = 10.0
@@ -133,6 +147,23 @@ class GatewaySettings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)
         return value
+
+    @model_validator(mode="after")
+    def _instance(self) -> "GatewaySettings":
+        if self.orchestrator_instance >= self.orchestrator_instances:
+            raise ValueError(
+                f"orchestrator_instance {self.orchestrator_instance} must be below "
+                f"orchestrator_instances ({self.orchestrator_instances})"
+            )
+        return self
+
+    def result_queues(self) -> tuple[str, ...]:
+        """The queues of results, one per partition (unprefixed)."""
+        return Topology(partitions=self.result_partitions).orchestrator_queues
+
+    def owns_partition(self, partition: int) -> bool:
+        """Whether this orchestrator takes `partition` at once (not as a standby)."""
+        return partition % self.orchestrator_instances == self.orchestrator_instance
 
     @field_validator("profile")
     @classmethod

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.sealed import DEV_BUS_KEYS
@@ -29,6 +29,7 @@ class AdapterSettings(BaseSettings):
     retry_max_wait_s: float = 2
     amqp_url: str | None = None  # several nodes of a cluster: their URLs, comma-separated
     amqp_prefix: str = ""
+    result_partitions: int = Field(default=1, ge=1)  # as the gateway's (bus.topology)
     # Sealing of messages on the bus (bus.sealed), the same ring as the gateway's.
     bus_keys: SecretStr = SecretStr(DEV_BUS_KEYS)
     prefetch: int = 32

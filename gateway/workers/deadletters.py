@@ -57,11 +57,12 @@ class DeadLetterMover:
         clock: Clock,
         *,
         departments: Iterable[str] = BUILTIN_DEPARTMENTS,
+        result_queues: Iterable[str] = (ORCHESTRATOR_QUEUE,),
         interval_s: float = 5.0,
         max_wait_s: float = 60.0,
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
-        self.queues = (ORCHESTRATOR_QUEUE, *(department_queue(d) for d in departments))
+        self.queues = (*result_queues, *(department_queue(d) for d in departments))
         self.interval_s, self.max_wait_s = interval_s, max(max_wait_s, interval_s)
 
     async def move_once(self) -> int:
@@ -194,7 +195,7 @@ async def _republish(session: AsyncSession, row: DeadLetterRow, now: datetime) -
 
 def route_of(queue: str, envelope: Envelope) -> tuple[str, str]:
     """Where a message of `queue` is published so that it reaches `queue` again."""
-    if queue == ORCHESTRATOR_QUEUE:  # bound to every key
+    if queue.startswith(ORCHESTRATOR_QUEUE):  # the transport picks the birth's partition
         return RESULTS_EXCHANGE, f"redriven.{OUTCOME_OF_TYPE.get(envelope.type, 'redriven')}"
     department = queue.removeprefix(department_queue(""))
     return COMMANDS_EXCHANGE, routing_key(department, action_of(envelope))

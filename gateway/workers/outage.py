@@ -12,6 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from gateway.store.db import store_unavailable
 
@@ -21,6 +28,7 @@ FIRST_PAUSE_S = 0.2
 LONGEST_PAUSE_S = 5.0
 # A message, or a batch of them.
 M = TypeVar("M")
+R = TypeVar("R")
 
 
 def held_through_outages(
@@ -51,3 +59,33 @@ def held_through_outages(
             return
 
     return held
+
+
+async def when_store_answers(
+    action: Callable[[], Awaitable[R]],
+    *,
+    within_s: float,
+    first_pause_s: float = FIRST_PAUSE_S,
+    longest_pause_s: float = LONGEST_PAUSE_S,
+) -> R:
+    """`action()`, tried again while the store is unreachable, for at most
+    `within_s`: a process started during a database outage (a restart, a
+    failover) waits for it instead of exiting; after `within_s` the error is
+    raised, for the supervisor to see."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(store_unavailable),
+        wait=wait_exponential(multiplier=first_pause_s, max=longest_pause_s),
+        stop=stop_after_delay(within_s),
+        before_sleep=_waiting,
+        reraise=True,
+    ):
+        with attempt:
+            return await action()
+    raise AssertionError("unreachable: tenacity returns or raises")
+
+
+def _waiting(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "store.unavailable.waiting", error=type(error).__name__, attempt=state.attempt_number
+    )

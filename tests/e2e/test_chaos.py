@@ -27,6 +27,7 @@ async def test_a_chaos_run_loses_nothing_and_repeats_nothing(tmp_path: Path) -> 
     assert (report.lost, report.duplicates, report.orphans) == (0, 0, 0)
     assert report.dead_letters == 0
     assert report.server_errors == 0  # a database outage answers 503, never 500
+    assert report.exited == []  # a process started during an outage waits for it
     assert report.completed == BIRTHS, "\n".join(report.lines())
     kinds = {what.split()[0] for _, what in report.faults}
     assert {"kill", "RabbitMQ", "PostgreSQL", "department"} <= kinds

@@ -3,6 +3,7 @@
 mid-flight, which loses no birth and makes no department do anything twice."""
 
 import asyncio
+import os
 import random
 from pathlib import Path
 
@@ -89,3 +90,81 @@ async def test_kill_9_of_every_worker_mid_flight_loses_nothing_and_repeats_nothi
                 assert keys == sorted(
                     f"{i}:{builtin_registry().of_department(department)[0].name}" for i in ids
                 ), department
+
+
+async def test_three_orchestrators_two_gateways_and_two_of_each_adapter_share_300_births(
+    tmp_path: Path,
+) -> None:
+    births = int(os.environ.get("BIRTHLINK_TEST_SCALE_BIRTHS", "300"))
+    async with deployment(
+        tmp_path / "logs", later_delay_s=0.3, gateways=2, orchestrators=3, relays=2, adapters=2
+    ) as deploy:
+        key = {"Authorization": f"Bearer {deploy.hospital_key}"}
+        gateways = [
+            httpx.AsyncClient(base_url=url, headers=key, timeout=30) for url in deploy.gateway_urls
+        ]
+        gate = asyncio.Semaphore(20)
+
+        async def post(n: int) -> str:
+            async with gate:
+                response = await gateways[n % 2].post("/v1/births", json=birth_event(rng))
+            assert response.status_code == 202, response.text
+            return str(response.json()["birth_id"])
+
+        rng = random.Random(13)
+        ids = await asyncio.gather(*(post(n) for n in range(births)))
+
+        async def completed() -> int:
+            done, cursor = 0, None
+            while True:
+                page = (
+                    await gateways[0].get(
+                        "/v1/births",
+                        params={
+                            "status": "completed",
+                            "limit": 200,
+                            **({"cursor": cursor} if cursor else {}),
+                        },
+                    )
+                ).json()
+                done += len(page["births"])
+                if not (cursor := page["next_cursor"]):
+                    return done
+
+        async def all_completed() -> bool:
+            return await completed() == births
+
+        await wait_for(all_completed, within=240, interval=1, what=f"{births} births completed")
+        for client in gateways:
+            await client.aclose()
+        async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
+            for department in BUILTIN_DEPARTMENTS:
+                records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
+                keys = sorted(r["key"] for r in records["records"])
+                assert keys == sorted(
+                    f"{i}:{builtin_registry().of_department(department)[0].name}" for i in ids
+                ), department
+        async with httpx.AsyncClient() as http:
+            scraped = {
+                name: (await http.get(url)).text for name, url in deploy.metrics_urls.items()
+            }
+    steps = {
+        name: _metric(text, "birthlink_step_duration_seconds_count")
+        for name, text in scraped.items()
+    }
+    conflicts = sum(_metric(text, "birthlink_saga_conflicts_total") for text in scraped.values())
+    print(
+        f"\nsteps completed by each orchestrator: {steps}; optimistic-lock conflicts: {conflicts:g}"
+    )
+    assert sum(steps.values()) == births * len(BUILTIN_DEPARTMENTS)
+    assert all(count > 0 for count in steps.values()), steps  # each took its share
+    assert conflicts <= births * 0.02  # partitions keep a birth's replies on one orchestrator
+
+
+def _metric(exposition: str, name: str) -> float:
+    """The sum of a Prometheus metric's samples over its labels."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith((f"{name} ", f"{name}{{"))
+    )

@@ -5,6 +5,7 @@ delivery attempt spent, nothing dead-lettered), the API answers `503` with
 `Retry-After`, and once the database is back every birth completes by itself."""
 
 import asyncio
+import os
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,11 +15,13 @@ import asyncpg
 import httpx
 import pytest
 
+from birthlink.installation import generate
 from birthlink.samples import birth_event
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import NOTIFIER_QUEUE, ORCHESTRATOR_QUEUE, Topology, department_queue
 from contracts.catalogue import BUILTIN_DEPARTMENTS
 from tests.support.private_infra import private_postgres
+from tests.support.processes import BIRTHLINK
 from tests.support.servers import wait_for
 from tests.support.stack import AMQP_URL
 from tests.support.up import post_under_way, running_up, statuses
@@ -99,3 +102,37 @@ async def test_a_10_s_database_outage_mid_flight_loses_nothing_and_answers_503(
             assert "api.unexpected_error" not in log
     finally:
         await broker.delete_topology()
+
+
+async def test_a_process_started_while_the_database_is_down_waits_for_it(tmp_path: Path) -> None:
+    prefix = f"o{uuid4().hex[:8]}."
+    env = {
+        **os.environ,
+        **generate(),  # the production roles refuse the development keys
+        "BIRTHLINK_AMQP_URL": AMQP_URL,
+        "BIRTHLINK_AMQP_PREFIX": prefix,
+    }
+    log_path = tmp_path / "relay.log"
+    try:
+        async with private_postgres() as pg:
+            await pg.stop()
+            with log_path.open("wb") as log:
+                relay = await asyncio.create_subprocess_exec(
+                    *BIRTHLINK, "--json-logs", "relay",
+                    env={**env, "BIRTHLINK_DATABASE_URL": pg.dsn}, stdout=log, stderr=log,
+                )  # fmt: skip
+            try:
+
+                async def logged(event: str) -> bool:
+                    return f'"{event}"' in await asyncio.to_thread(log_path.read_text)
+
+                await wait_for(lambda: logged("store.unavailable.waiting"), within=30)
+                assert relay.returncode is None  # still there, waiting
+                await pg.start()
+                await wait_for(lambda: logged("gateway.started"), within=30, what="relay up")
+                assert relay.returncode is None
+            finally:
+                relay.terminate()
+                await relay.wait()
+    finally:
+        await RabbitMQTransport(AMQP_URL, Topology(prefix=prefix)).delete_topology()

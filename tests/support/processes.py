@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,23 +34,35 @@ class Deployment:
     hospital_key: str
     logs: Path
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
-    commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    commands: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(default_factory=dict)
+    # Where each orchestrator serves its Prometheus metrics, by process name.
+    metrics_urls: dict[str, str] = field(default_factory=dict)
+    # Processes found ended on their own (not stopped by us), by name, once each time.
+    exited: list[str] = field(default_factory=list)
 
     @property
     def gateway_url(self) -> str:
         return self.gateway_urls[0]
 
-    async def spawn(self, name: str, *args: str) -> None:
-        self.commands[name] = args
+    async def spawn(self, name: str, *args: str, env: Mapping[str, str] | None = None) -> None:
+        """Start `birthlink <args>` as `name`, with `env` on top of the deployment's."""
+        self.commands[name] = (args, dict(env or {}))
         log = (self.logs / f"{name}.log").open("ab")
         self.processes[name] = await asyncio.create_subprocess_exec(
-            *BIRTHLINK, "--json-logs", *args, env=self.env, stdout=log, stderr=log
+            *BIRTHLINK,
+            "--json-logs",
+            *args,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=log,
         )
         log.close()
 
     async def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         process = self.processes.pop(name)
-        if process.returncode is None:
+        if process.returncode is not None:
+            self.exited.append(name)
+        else:
             process.send_signal(sig)
             try:
                 await asyncio.wait_for(process.wait(), 15)
@@ -58,10 +70,17 @@ class Deployment:
                 process.kill()
                 await process.wait()
 
+    def ended_on_their_own(self) -> list[str]:
+        """The processes that ended without being stopped: a crash, or one that
+        gave up (started while what it needs was down)."""
+        running_out = [n for n, p in self.processes.items() if p.returncode is not None]
+        return [*self.exited, *running_out]
+
     async def kill_and_restart(self, name: str) -> None:
         """`kill -9` the process, then start it again as it was started."""
         await self.stop(name, signal.SIGKILL)
-        await self.spawn(name, *self.commands[name])
+        args, env = self.commands[name]
+        await self.spawn(name, *args, env=env)
 
 
 async def _run(env: dict[str, str], *args: str) -> str:
@@ -81,6 +100,9 @@ async def deployment(
     gateways: int = 1,
     notifier: bool = False,
     departments_via: Callable[[str], Awaitable[str]] | None = None,
+    orchestrators: int = 1,
+    relays: int = 1,
+    adapters: int = 1,
 ) -> AsyncIterator[Deployment]:
     """Start every role as its own process; stop them all afterwards.
 
@@ -88,7 +110,9 @@ async def deployment(
     `amqp_url`, `database_url`: elsewhere (a private cluster and server).
     `gateways`: how many gateway processes; `notifier`: run the notifier too;
     `departments_via`: given the sandbox's URL, the one the adapters call
-    (a proxy that adds faults)."""
+    (a proxy that adds faults); `orchestrators`, `relays`: how many of each
+    (several orchestrators share the results, two partitions each);
+    `adapters`: how many processes per department."""
     async with AsyncExitStack() as stack:
         store = {"BIRTHLINK_DATABASE_URL": database_url or PG_DSN}
         if database_url is None:
@@ -110,6 +134,7 @@ async def deployment(
             "BIRTHLINK_LATER_DELAY_S": str(later_delay_s),
             # The births posted to it are the Zhejiang demo's (bench/ runs it too).
             "BIRTHLINK_PROFILE": os.environ.get("BIRTHLINK_PROFILE", "five"),
+            "BIRTHLINK_RESULT_PARTITIONS": str(2 * orchestrators if orchestrators > 1 else 1),
             **generate(),  # the production roles refuse the development keys and secrets
         }
         if notifier:  # text messages to the sandbox's SMS gateway
@@ -121,22 +146,39 @@ async def deployment(
         await asyncio.to_thread(logs.mkdir, parents=True, exist_ok=True)
         stack.push_async_callback(_stop_all, deploy)
         for i, port in enumerate(gateway_ports):
-            name = f"gateway-{i + 1}" if i else "gateway"
-            await deploy.spawn(name, "gateway", "--port", str(port))
+            await deploy.spawn(_nth("gateway", i), "gateway", "--port", str(port))
         await deploy.spawn(
             "sandbox", "sandbox", "--port", sandbox_url.rsplit(":", 1)[1],
             "--gateway", gateway_urls[0],
         )  # fmt: skip
-        await deploy.spawn("relay", "relay")
-        await deploy.spawn("orchestrator", "orchestrator")
+        for i in range(relays):
+            await deploy.spawn(_nth("relay", i), "relay")
+        for i in range(orchestrators):
+            name, port = _nth("orchestrator", i), free_port()
+            deploy.metrics_urls[name] = f"http://127.0.0.1:{port}/metrics"
+            await deploy.spawn(
+                name,
+                "orchestrator",
+                env={
+                    "BIRTHLINK_ORCHESTRATOR_INSTANCE": str(i),
+                    "BIRTHLINK_ORCHESTRATOR_INSTANCES": str(orchestrators),
+                    "BIRTHLINK_METRICS_PORT": str(port),
+                },
+            )
         if notifier:
             await deploy.spawn("notifier", "notifier")
         for department in DEPARTMENTS:
-            await deploy.spawn(f"adapter-{department}", "adapter", department)
+            for i in range(adapters):
+                await deploy.spawn(_nth(f"adapter-{department}", i), "adapter", department)
         for url in gateway_urls:
             await wait_for(lambda u=url: healthy(u), within=90, what="gateway up")  # type: ignore[misc]
         await wait_for(lambda: healthy(sandbox_url), within=90, what="sandbox up")
         yield deploy
+
+
+def _nth(role: str, i: int) -> str:
+    """`gateway`, `gateway-2`, …: the first of a role keeps the role's name."""
+    return f"{role}-{i + 1}" if i else role
 
 
 async def _stop_all(deploy: Deployment) -> None:

@@ -1,5 +1,9 @@
 """Names and topic routing of the bus topology (no network)."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bus.topology import (
@@ -8,6 +12,7 @@ from bus.topology import (
     RESULTS_EXCHANGE,
     Topology,
     department_queue,
+    orchestrator_queue,
     topic_matches,
 )
 
@@ -61,3 +66,47 @@ def test_unknown_names_are_refused() -> None:
 def test_a_delivery_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="delivery_limit"):
         Topology(delivery_limit=0)
+
+
+def test_results_are_split_by_birth_over_single_active_partition_queues() -> None:
+    topology = Topology(partitions=4)
+    assert topology.orchestrator_queues == tuple(orchestrator_queue(n) for n in range(4))
+    assert all(topology.queue(q).single_active for q in topology.orchestrator_queues)
+    births = [f"birth-{n}" for n in range(40)]
+    for birth in births:
+        key = topology.routing_key(RESULTS_EXCHANGE, "nhc.completed", birth)
+        [spec] = topology.routes(topology.exchange(RESULTS_EXCHANGE), key)
+        assert spec.name == orchestrator_queue(topology.partition(birth))
+        # A re-driven result keeps its partition instead of gaining a second one.
+        assert topology.routing_key(RESULTS_EXCHANGE, key, birth) == key
+    assert {topology.partition(b) for b in births} == {0, 1, 2, 3}
+
+
+def test_a_birth_has_the_same_partition_in_every_process() -> None:
+    # Adapters and gateways must agree, whatever each process's hash seed.
+    ask = "from bus.topology import Topology; print(Topology(partitions=6).partition('b-42'))"
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", ask],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert answers == {str(Topology(partitions=6).partition("b-42"))}
+
+
+def test_commands_are_not_partitioned() -> None:
+    topology = Topology(partitions=6)
+    assert topology.routing_key(COMMANDS_EXCHANGE, "nhc.submit", "b1") == "nhc.submit"
+
+
+def test_one_partition_keeps_the_single_orchestrator_queue() -> None:
+    topology = Topology()
+    assert topology.orchestrator_queues == (ORCHESTRATOR_QUEUE,)
+    assert not topology.queue(ORCHESTRATOR_QUEUE).single_active
+    assert topology.routing_key(RESULTS_EXCHANGE, "nhc.completed", "b1") == "nhc.completed"
+    with pytest.raises(ValueError, match="partitions"):
+        Topology(partitions=0)
