@@ -61,3 +61,11 @@ def test_unknown_names_are_refused() -> None:
 def test_a_delivery_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="delivery_limit"):
         Topology(delivery_limit=0)
+
+
+def test_a_crash_limit_below_the_delivery_limit_is_refused() -> None:
+    # A failure the transport could not count itself falls back on the broker's
+    # count: that must not dead-letter a message before the delivery limit.
+    with pytest.raises(ValueError, match="crash_limit"):
+        Topology(delivery_limit=5, crash_limit=4)
+    assert Topology(delivery_limit=5, crash_limit=5).crash_limit == 5
