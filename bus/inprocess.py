@@ -244,7 +244,7 @@ class InProcessTransport:
                 else:
                     batch.clear()
                     return
-        # One by one: only a failing message counts a delivery, or dies.
+        # One by one: only a failing message counts a failure, or dies.
         while batch:
             await self._deliver(spec, queue, batch.pop(0), _alone(handler))
 

@@ -579,7 +579,7 @@ class RabbitMQTransport:
                 for message in batch:
                     await self._settle(message.ack(), "ack")
                 return
-        # One by one: only a failing message counts a delivery, or dies.
+        # One by one: only a failing message counts a failure, or dies.
         for message in batch:
             await self._handle(subscription, message)
 
