@@ -4,8 +4,13 @@ Rules, the same on both:
 - `publish` returns once the message is safely with the transport (broker
   confirm); an unroutable message raises `Unroutable`.
 - A handler that returns acks the message. A handler that raises has it
-  redelivered, up to the queue's delivery limit; then it is dead-lettered into
-  `<queue>.dead`.
+  delivered again, until the handler has raised `topology.delivery_limit`
+  times on that message; then it is dead-lettered into `<queue>.dead`.
+- Only failures of the handler count. A message whose consumer was lost while
+  holding it (process killed, connection lost, `close` giving up on a running
+  handler) comes back without counting one. On RabbitMQ, a message that takes
+  its consumer down on every delivery is dead-lettered all the same after
+  `topology.crash_limit` deliveries in all (the broker's own count).
 - Delivery is at least once: handlers de-duplicate by `message_id`.
 """
 
@@ -20,7 +25,7 @@ BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
 
 
 class DeadLetter(NamedTuple):
-    """A message its consumer kept failing on, with where it was first published
+    """A message its handler kept failing on, with where it was first published
     (the exchange's unprefixed name and the routing key), to re-drive it there.
     Either may be unknown (None) when the broker did not say."""
 
@@ -96,7 +101,7 @@ class ManagedTransport(Transport, Protocol):
         """Consume `queue` in batches: up to `size` messages, or what arrived
         within `wait_s` of the first. The batch is acked once `handler` returned.
         When it raises, each message is handed to it again alone, so that a bad
-        message fails (and counts towards its delivery limit) alone."""
+        message fails (and counts a failure towards its delivery limit) alone."""
         ...
 
     async def publish_many(self, items: Iterable[Outgoing]) -> list[BusError | None]:

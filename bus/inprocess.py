@@ -4,7 +4,9 @@ For `birthlink up` without a broker, and for tests. Exchanges route by AMQP
 topic matching on the bindings of `Topology`; each queue is an asyncio queue;
 each message is serialised to JSON on publish, so a handler never shares an
 object with the publisher. A handler that raises has its message redelivered
-until `topology.delivery_limit` deliveries, then it moves to `<queue>.dead`.
+until it has raised `topology.delivery_limit` times on it, then the message
+moves to `<queue>.dead`. A handler cancelled by `close` does not count: as on
+RabbitMQ, only failures of the handler do.
 
 Messages die with the process: that is safe because every message starts as an
 outbox row and every pending step as a database timer (DESIGN "Time lives in
@@ -44,6 +46,7 @@ class _Message:
     exchange: str
     routing_key: str
     deliveries: int = 0
+    failures: int = 0  # of the handler; only these count towards the limit
 
 
 @dataclass
@@ -242,7 +245,7 @@ class InProcessTransport:
                 else:
                     batch.clear()
                     return
-        # One by one: only a failing message counts a delivery, or dies.
+        # One by one: only a failing message counts a failure, or dies.
         while batch:
             await self._deliver(spec, queue, batch.pop(0), _alone(handler))
 
@@ -256,20 +259,22 @@ class InProcessTransport:
         message.deliveries += 1
         context = message_context(message.message_id, message.headers)
         with structlog.contextvars.bound_contextvars(
-            **context, queue=spec.name, delivery=message.deliveries
+            **context, queue=spec.name, delivery=message.deliveries, failures=message.failures
         ):
             try:
                 await handler(Envelope.model_validate_json(message.body))
             except Exception:
                 log.exception("bus.handler.failed")
-                if message.deliveries >= self.topology.delivery_limit:
+                message.failures += 1
+                if message.failures >= self.topology.delivery_limit:
                     log.error("bus.message.dead_lettered", limit=self.topology.delivery_limit)
                     self._dead[spec.name].append(message)
                 else:
                     queue.put_nowait(message)
             except BaseException:
                 # Cancelled mid-handler (event loop shutting down): like a lost
-                # channel on the broker, the message goes back and counts.
+                # channel on the broker, the message goes back, not counted as
+                # a failure.
                 queue.put_nowait(message)
                 raise
 

@@ -4,14 +4,30 @@ Declares the topology of `bus.topology` as durable topic exchanges and durable
 quorum queues that dead-letter at least once into `<queue>.dead`; publishes
 persistent, mandatory messages and waits for the broker's confirm; consumes
 each subscription on its own channel with a prefetch, acking after the handler
-returned and nacking with requeue when it raised, so that the queue counts the
-deliveries and dead-letters after the limit.
+returned.
+
+When the handler raises, the message's failures are counted in a header of its
+own (`x-birthlink-failures`): below `topology.delivery_limit` a copy with the
+new count is published back to the queue (default exchange, confirmed) and the
+original acked; at the limit it is rejected, which dead-letters it. The first
+exchange and routing key travel in headers too, so that a dead letter is
+re-driven to where it was first published. Only if the copy cannot be
+published is the original nacked with requeue, left to the broker's count.
 
 RabbitMQ 3.10 facts this relies on (checked against the broker here):
-- `x-delivery-limit: n` allows n + 1 deliveries; so a topology's
-  `delivery_limit` (deliveries in all) is declared as `delivery_limit - 1`.
 - A nack with requeue and a channel lost with the message unacked both count
-  as a delivery (`x-delivery-count` header on the redelivery).
+  as a delivery (`x-delivery-count` header on the redelivery): the broker
+  cannot tell a failing handler from a killed consumer. Hence the header, and
+  the broker's `x-delivery-limit` only as the net for a message that kills its
+  consumer every time: `topology.crash_limit` deliveries in all.
+- `x-delivery-limit: n` allows n + 1 deliveries; so `crash_limit` is declared
+  as `crash_limit - 1`.
+- Redeclaring a queue with another `x-delivery-limit` (or none) fails with
+  PRECONDITION_FAILED, and a policy's `delivery-limit` only lowers the
+  argument's. A queue declared by an older version (limit `delivery_limit - 1`)
+  is therefore kept as it is, with a warning: handler failures are counted
+  right on it, kills of consumers still count towards its old limit until it
+  is drained and deleted (then declared anew).
 - A mandatory message that no queue takes comes back as `basic.return`,
   matched to its publish by `message_id`: aio-pika then resolves the publish
   with the returned message instead of `Basic.Ack`. Hence `message_id` is
@@ -31,6 +47,7 @@ import aiormq
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractRobustChannel,
@@ -72,13 +89,19 @@ _AMQP_FAILURES = (
 _HANDOFF_STEPS = 3
 
 
+# Headers of our own on a message (those of the broker start with `x-` too).
+FAILURES_HEADER = "x-birthlink-failures"  # how many times a handler raised on it
+FIRST_EXCHANGE_HEADER = "x-birthlink-exchange"  # where it was first published
+FIRST_ROUTING_KEY_HEADER = "x-birthlink-routing-key"
+
+
 def queue_arguments(topology: Topology, spec: QueueSpec) -> dict[str, Any]:
     """A work queue: quorum, bounded deliveries, at-least-once dead-lettering."""
     single_active = {"x-single-active-consumer": True} if spec.single_active else {}
     return {
         **single_active,
         "x-queue-type": "quorum",
-        "x-delivery-limit": topology.delivery_limit - 1,
+        "x-delivery-limit": topology.crash_limit - 1,
         "x-dead-letter-exchange": topology.dead_letter_exchange,
         "x-dead-letter-routing-key": dead_letter_queue(spec.name),
         "x-dead-letter-strategy": "at-least-once",
@@ -90,26 +113,41 @@ def queue_arguments(topology: Topology, spec: QueueSpec) -> dict[str, Any]:
 DEAD_LETTER_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 
 
-async def declare_topology(channel: AbstractChannel, topology: Topology) -> None:
-    """Declare every exchange, queue and binding (idempotent)."""
-    dead_letters = await channel.declare_exchange(
-        topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
-    )
-    exchanges = {
-        name: await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
-        for name in topology.exchanges
-    }
-    for spec in topology.queues:
-        dead_name = dead_letter_queue(spec.name)
-        dead = await channel.declare_queue(
-            dead_name, durable=True, arguments=DEAD_LETTER_QUEUE_ARGUMENTS
+async def declare_topology(connection: AbstractConnection, topology: Topology) -> frozenset[str]:
+    """Declare every exchange, queue and binding (idempotent). Returns the work
+    queues found declared with another `x-delivery-limit` (by an older version):
+    those are kept as they are."""
+    older: set[str] = set()
+    channel = await connection.channel()
+    try:
+        await channel.declare_exchange(
+            topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
         )
-        await dead.bind(dead_letters, routing_key=dead_name)
-        queue = await channel.declare_queue(
-            spec.name, durable=True, arguments=queue_arguments(topology, spec)
-        )
-        for key in spec.bindings:
-            await queue.bind(exchanges[spec.exchange], routing_key=key)
+        for name in topology.exchanges:
+            await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC, durable=True)
+        for spec in topology.queues:
+            dead_name = dead_letter_queue(spec.name)
+            dead = await channel.declare_queue(
+                dead_name, durable=True, arguments=DEAD_LETTER_QUEUE_ARGUMENTS
+            )
+            await dead.bind(topology.dead_letter_exchange, routing_key=dead_name)
+            try:
+                queue = await channel.declare_queue(
+                    spec.name, durable=True, arguments=queue_arguments(topology, spec)
+                )
+            except aiormq.exceptions.ChannelPreconditionFailed as exc:
+                if "'x-delivery-limit'" not in str(exc):
+                    raise
+                log.warning("bus.queue.older_delivery_limit", queue=spec.name, error=str(exc))
+                older.add(spec.name)
+                await channel.close()  # the broker closed it: take a new one
+                channel = await connection.channel()
+                queue = await channel.declare_queue(spec.name, passive=True)
+            for key in spec.bindings:
+                await queue.bind(spec.exchange, routing_key=key)
+    finally:
+        await channel.close()
+    return frozenset(older)
 
 
 class _LookOnlyError(Exception):
@@ -183,6 +221,7 @@ class RabbitMQTransport:
         self._publish_channel: AbstractRobustChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._subscriptions: list[_Subscription] = []
+        self._older_queues: frozenset[str] = frozenset()  # see `declare_topology`
         self._in_flight = _InFlight()
         self._closed = False
 
@@ -195,8 +234,7 @@ class RabbitMQTransport:
                 return
             connection = await self._first_connection()
             try:
-                async with connection.channel() as channel:
-                    await declare_topology(channel, self.topology)
+                self._older_queues = await declare_topology(connection, self.topology)
                 publish_channel = await connection.channel(publisher_confirms=True)
                 self._exchanges = {
                     name: await publish_channel.declare_exchange(
@@ -293,9 +331,7 @@ class RabbitMQTransport:
         assert self._connection is not None
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
-        amqp_queue = await channel.declare_queue(
-            spec.name, durable=True, arguments=queue_arguments(self.topology, spec)
-        )
+        amqp_queue = await self._consume_queue(channel, spec)
         subscription = _Subscription(spec, handler, channel, amqp_queue)
         subscription.consumer_tag = await amqp_queue.consume(
             partial(self._on_message, subscription)
@@ -315,9 +351,7 @@ class RabbitMQTransport:
         assert self._connection is not None
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=2 * size)
-        amqp_queue = await channel.declare_queue(
-            spec.name, durable=True, arguments=queue_arguments(self.topology, spec)
-        )
+        amqp_queue = await self._consume_queue(channel, spec)
         subscription = _Subscription(spec, _alone(handler), channel, amqp_queue)
         buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
 
@@ -330,6 +364,16 @@ class RabbitMQTransport:
         subscription.consumer_tag = await amqp_queue.consume(arrived)
         self._subscriptions.append(subscription)
         log.info("bus.subscribed", queue=spec.name, batch=size)
+
+    async def _consume_queue(
+        self, channel: AbstractRobustChannel, spec: QueueSpec
+    ) -> AbstractRobustQueue:
+        """`spec`'s queue on `channel`, declared again after a reconnect."""
+        if spec.name in self._older_queues:  # declaring its arguments would fail
+            return await channel.declare_queue(spec.name, passive=True)
+        return await channel.declare_queue(
+            spec.name, durable=True, arguments=queue_arguments(self.topology, spec)
+        )
 
     async def close(self) -> None:
         """Cancel the consumers, let running handlers finish, disconnect."""
@@ -406,16 +450,23 @@ class RabbitMQTransport:
         return len(messages)
 
     def _first_route(self, message: AbstractIncomingMessage) -> tuple[str | None, str | None]:
-        """Where a dead letter was first published, from the broker's `x-death`
-        header (its first death; the newest is first in the list)."""
-        deaths = message.headers.get("x-death")
-        if not isinstance(deaths, list) or not deaths or not isinstance(deaths[-1], dict):
-            return None, message.routing_key
-        first = deaths[-1]
-        exchange, keys = first.get("exchange"), first.get("routing-keys")
-        key = keys[0] if isinstance(keys, list) and keys else message.routing_key
-        base = str(exchange).removeprefix(self.topology.prefix) if exchange else None
-        return base, str(key) if key is not None else None
+        """Where a dead letter was first published: from our headers if it was
+        copied back to its queue after a failure (the copy went through the
+        default exchange), else from the broker's `x-death` header (its first
+        death; the newest is first in the list)."""
+        headers = message.headers
+        exchange: object = headers.get(FIRST_EXCHANGE_HEADER)
+        key: object = headers.get(FIRST_ROUTING_KEY_HEADER)
+        if exchange is None or key is None:
+            deaths = headers.get("x-death")
+            if not isinstance(deaths, list) or not deaths or not isinstance(deaths[-1], dict):
+                return None, message.routing_key
+            first = deaths[-1]
+            exchange, keys = first.get("exchange"), first.get("routing-keys")
+            key = keys[0] if isinstance(keys, list) and keys else message.routing_key
+        exchange, key = _text(exchange), _text(key)
+        base = exchange.removeprefix(self.topology.prefix) if exchange else None
+        return base, key
 
     async def depth(self, queue: str) -> int:
         """How many messages are ready in `queue` (unacked ones not counted)."""
@@ -474,19 +525,26 @@ class RabbitMQTransport:
             headers=dict(envelope.headers()),
         )
         routing_key = self.topology.routing_key(item.exchange, item.routing_key, envelope.birth_id)
+        if not await self._confirmed(exchange, message, routing_key):
+            self._unroutable(item)
+
+    async def _confirmed(
+        self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str
+    ) -> bool:
+        """Publish mandatorily and wait for the confirm: True once a queue took
+        it, False if none did (returned); `NotConfirmedError` otherwise."""
         try:
             async with asyncio.timeout(self._publish_timeout):
                 confirm = await exchange.publish(message, routing_key, mandatory=True)
         except aiormq.exceptions.DeliveryError as exc:
             # Basic.Nack: e.g. a queue at its length limit with reject-publish.
-            log.warning("bus.publish.refused", message_id=envelope.message_id, error=exc)
-            raise NotConfirmedError(f"the broker refused message {envelope.message_id}") from exc
+            log.warning("bus.publish.refused", message_id=message.message_id, error=exc)
+            raise NotConfirmedError(f"the broker refused message {message.message_id}") from exc
         except _AMQP_FAILURES as exc:
-            log.warning("bus.publish.unconfirmed", message_id=envelope.message_id, error=exc)
-            raise NotConfirmedError(f"no confirm for message {envelope.message_id}") from exc
-        if not isinstance(confirm, aiormq.spec.Basic.Ack):
-            # The returned message: mandatory and no queue bound for the key.
-            self._unroutable(item)
+            log.warning("bus.publish.unconfirmed", message_id=message.message_id, error=exc)
+            raise NotConfirmedError(f"no confirm for message {message.message_id}") from exc
+        # Otherwise the returned message: mandatory and no queue bound for the key.
+        return isinstance(confirm, aiormq.spec.Basic.Ack)
 
     def _unroutable(self, item: Outgoing) -> NoReturn:
         log.warning(
@@ -545,18 +603,19 @@ class RabbitMQTransport:
                 for message in batch:
                     await self._settle(message.ack(), "ack")
                 return
-        # One by one: only a failing message counts a delivery, or dies.
+        # One by one: only a failing message counts a failure, or dies.
         for message in batch:
             await self._handle(subscription, message)
 
     async def _handle(self, subscription: _Subscription, message: AbstractIncomingMessage) -> None:
         headers = message.headers
-        delivery_count = headers.get("x-delivery-count")
-        delivery = (delivery_count if isinstance(delivery_count, int) else 0) + 1
+        failures = _count(headers.get(FAILURES_HEADER))
         with structlog.contextvars.bound_contextvars(
             **message_context(message.message_id, headers),
             queue=subscription.spec.name,
-            delivery=delivery,
+            # The broker's count: this delivery, whatever ended the earlier ones.
+            delivery=_count(headers.get("x-delivery-count")) + 1,
+            failures=failures,  # how many times a handler raised on it before
         ):
             try:
                 envelope = Envelope.model_validate_json(message.body)
@@ -569,11 +628,46 @@ class RabbitMQTransport:
                 await subscription.handler(envelope)
             except Exception:
                 log.exception("bus.handler.failed")
-                if delivery >= self.topology.delivery_limit:
-                    log.error("bus.message.dead_lettered", limit=self.topology.delivery_limit)
-                await self._settle(message.nack(requeue=True), "nack")
+                await self._failed(subscription.spec, message, failures + 1)
                 return
             await self._settle(message.ack(), "ack")
+
+    async def _failed(
+        self, spec: QueueSpec, message: AbstractIncomingMessage, failures: int
+    ) -> None:
+        """The handler raised for the `failures`-th time on `message`: dead-letter
+        it at the limit, else put a copy that says so back in its queue."""
+        if failures >= self.topology.delivery_limit:
+            log.error("bus.message.dead_lettered", limit=self.topology.delivery_limit)
+            await self._settle(message.reject(requeue=False), "reject")
+            return
+        headers = {
+            FIRST_EXCHANGE_HEADER: message.exchange,
+            FIRST_ROUTING_KEY_HEADER: message.routing_key,
+            **message.headers,
+            FAILURES_HEADER: failures,
+        }
+        headers.pop("x-delivery-count", None)  # the broker's, of the original
+        copy = aio_pika.Message(
+            message.body,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.message_id,
+            type=message.type,
+            headers=headers,
+        )
+        try:
+            channel = self._publish_channel
+            if channel is None or not await self._confirmed(
+                channel.default_exchange, copy, spec.name
+            ):
+                raise NotConfirmedError(f"queue {spec.name} did not take the copy")
+        except NotConfirmedError as exc:
+            # The broker's count of deliveries takes over for this one.
+            log.warning("bus.message.copy_failed", error=str(exc))
+            await self._settle(message.nack(requeue=True), "nack")
+            return
+        await self._settle(message.ack(), "ack")  # if this fails, both come again
 
     @staticmethod
     async def _settle(action: Awaitable[None], name: str) -> None:
@@ -585,6 +679,18 @@ class RabbitMQTransport:
             log.warning("bus.settle.failed", action=name, error=exc)
 
 
+def _count(value: object) -> int:
+    """A count from a header: 0 when absent or not a count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _text(value: object) -> str | None:
+    """A header's value as text (AMQP strings may come as bytes)."""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return None if value is None else str(value)
+
+
 def _alone(handler: BatchHandler) -> Handler:
     async def handle(envelope: Envelope) -> None:
         await handler([envelope])
@@ -594,6 +700,9 @@ def _alone(handler: BatchHandler) -> Handler:
 
 __all__ = [
     "DEAD_LETTER_QUEUE_ARGUMENTS",
+    "FAILURES_HEADER",
+    "FIRST_EXCHANGE_HEADER",
+    "FIRST_ROUTING_KEY_HEADER",
     "RabbitMQTransport",
     "declare_topology",
     "queue_arguments",

@@ -10,7 +10,9 @@ result's routing key, so that one birth's replies reach one orchestrator at a
 time however many run.
 Messages to parents: topic exchange `birthlink.notifications` (routing key
 `sms.<kind>`), one queue `birthlink.notifier`.
-Each queue dead-letters into `<queue>.dead` after `delivery_limit` deliveries.
+Each queue dead-letters into `<queue>.dead` a message its handler failed on
+`delivery_limit` times, or one delivered `crash_limit` times in all (a message
+that takes its consumer down with it every time).
 """
 
 import zlib
@@ -25,6 +27,10 @@ ORCHESTRATOR_QUEUE = "birthlink.orchestrator"
 NOTIFICATIONS_EXCHANGE = "birthlink.notifications"
 NOTIFIER_QUEUE = "birthlink.notifier"
 DEFAULT_DELIVERY_LIMIT = 5
+# Kills of consumers holding a message count too: far more than handler failures,
+# so that a message sitting in the prefetch of consumers killed again and again
+# (a chaos run, a crash loop elsewhere) is not dead-lettered for it.
+DEFAULT_CRASH_LIMIT = 50
 
 
 def department_queue(department: str) -> str:
@@ -57,10 +63,16 @@ class Topology:
     """Every exchange and queue: one command queue per department of the
     deployment's steps, and `partitions` queues of results. `prefix` keeps
     tests on one broker apart. Every process of a deployment must be given the
-    same `partitions`."""
+    same `partitions`.
+
+    `delivery_limit`: how many times a handler may fail on a message before it
+    is dead-lettered. `crash_limit`: how many deliveries in all, whether the
+    handler failed or its consumer died holding the message (the broker's count),
+    before it is dead-lettered all the same."""
 
     prefix: str = ""
     delivery_limit: int = DEFAULT_DELIVERY_LIMIT
+    crash_limit: int = DEFAULT_CRASH_LIMIT
     departments: tuple[str, ...] = BUILTIN_DEPARTMENTS
     partitions: int = 1
     queues: tuple[QueueSpec, ...] = field(init=False)
@@ -70,6 +82,11 @@ class Topology:
             raise ValueError(f"delivery_limit must be at least 1, not {self.delivery_limit}")
         if self.partitions < 1:
             raise ValueError(f"partitions must be at least 1, not {self.partitions}")
+        if self.crash_limit < self.delivery_limit:
+            raise ValueError(
+                f"crash_limit ({self.crash_limit}) must be at least"
+                f" delivery_limit ({self.delivery_limit})"
+            )
         queues = [
             QueueSpec(self.name(department_queue(d)), self.name(COMMANDS_EXCHANGE), (f"{d}.*",))
             for d in self.departments

@@ -246,7 +246,7 @@ class CallbackSecret(Base):
 
 # Issue 3 (operators): messages the broker dead-lettered, moved here for operators.
 class DeadLetterRow(Base):
-    """A message its consumer kept failing on, after the delivery limit; an operator
+    """A message its handler kept failing on, after the delivery limit; an operator
     lists it and re-drives it through the outbox (`redriven_at`, `redriven_by`).
     The envelope can hold a step's record: it is sealed like the outbox's."""
 

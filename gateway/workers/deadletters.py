@@ -1,9 +1,11 @@
-"""Dead letters: messages a consumer kept failing on, kept for operators.
+"""Dead letters: messages a handler kept failing on, kept for operators.
 
-The broker dead-letters a message after its queue's delivery limit
-(`<queue>.dead`, bus/). `DeadLetterMover` (the `dead_letters` role, beside the
-orchestrator) moves them into the `dead_letters` table; operators list them and
-re-drive them (`redrive`), which publishes the same envelope, under the same
+A message is dead-lettered into `<queue>.dead` once its handler failed on it
+`delivery_limit` times, or (RabbitMQ) once it was delivered `crash_limit` times
+in all, whatever ended the deliveries (bus/). `DeadLetterMover` (the
+`dead_letters` role, beside the orchestrator) moves them into the `dead_letters`
+table with where each was first published; operators list them and re-drive
+them (`redrive`), which publishes the same envelope, under the same
 `message_id`, through the outbox: the original outbox row is marked unpublished
 again, or, for a reply that never had one (adapters publish replies directly), a
 row is added. A re-drive is written to the birth's history with the operator's

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from bus.base import DeadLetter, ManagedTransport, NotConfirmedError, Outgoing, Unroutable
 from bus.inprocess import InProcessTransport
@@ -34,7 +36,8 @@ from contracts.sealing import Keyring, SealingError
 pytestmark = pytest.mark.integration
 
 AMQP_URL = os.environ.get("BIRTHLINK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-DELIVERY_LIMIT = 3
+DELIVERY_LIMIT = 3  # failures of the handler
+CRASH_LIMIT = 10  # deliveries in all, however they ended (RabbitMQ's count)
 TIMEOUT = 20.0
 # How long something that must not happen is given to happen anyway.
 QUIET_WINDOW = 0.3
@@ -45,7 +48,9 @@ SUBMIT_NHC = routing_key("nhc", "submit")
 
 
 def new_topology() -> Topology:
-    return Topology(prefix=f"t{uuid4().hex[:8]}.", delivery_limit=DELIVERY_LIMIT)
+    return Topology(
+        prefix=f"t{uuid4().hex[:8]}.", delivery_limit=DELIVERY_LIMIT, crash_limit=CRASH_LIMIT
+    )
 
 
 def rabbitmq_transport(topology: Topology, **options: float) -> RabbitMQTransport:
@@ -402,7 +407,7 @@ async def rabbitmqctl(*args: str) -> str:
     return out.decode()
 
 
-async def test_queues_are_quorum_with_a_delivery_limit_and_at_least_once_dead_lettering(
+async def test_queues_are_quorum_with_a_crash_limit_and_at_least_once_dead_lettering(
     rabbit: RabbitMQTransport,
 ) -> None:
     listed = json.loads(
@@ -421,7 +426,9 @@ async def test_queues_are_quorum_with_a_delivery_limit_and_at_least_once_dead_le
             "quorum",
             {
                 "x-queue-type": "quorum",
-                "x-delivery-limit": DELIVERY_LIMIT - 1,  # RabbitMQ allows limit + 1 deliveries
+                # The broker's net for a message that kills its consumer every
+                # time; handler failures are counted by the transport.
+                "x-delivery-limit": CRASH_LIMIT - 1,  # RabbitMQ allows limit + 1 deliveries
                 "x-dead-letter-exchange": topology.dead_letter_exchange,
                 "x-dead-letter-routing-key": dead,
                 "x-dead-letter-strategy": "at-least-once",
@@ -429,6 +436,102 @@ async def test_queues_are_quorum_with_a_delivery_limit_and_at_least_once_dead_le
             },
         )
         assert ours[dead] == ("quorum", {"x-queue-type": "quorum"})
+
+
+async def test_a_message_whose_consumers_die_holding_it_is_handled_not_dead_lettered(
+    rabbit: RabbitMQTransport,
+) -> None:
+    sent = command()
+    await rabbit.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    for _ in range(DELIVERY_LIMIT + 2):
+        # A consumer that dies holding the message: it closes its connection
+        # with the message unacked (drain_timeout 0: no waiting for the handler),
+        # so the broker takes it back and counts a delivery, as after `kill -9`.
+        doomed = rabbitmq_transport(rabbit.topology, drain_timeout=0)
+        holding = asyncio.Event()
+
+        async def hold(envelope: Envelope, holding: asyncio.Event = holding) -> None:
+            holding.set()
+            await asyncio.Event().wait()
+
+        await doomed.subscribe(NHC, hold)
+        await wait(holding)
+        await doomed.close()
+
+    inbox = Inbox()
+    await rabbit.subscribe(NHC, inbox)
+    assert await inbox.wait_for(1) == [sent]
+    assert await rabbit.dead_letters(NHC) == []
+    await rabbit.close()
+    assert await rabbit.depth(NHC) == 0
+
+
+async def test_a_dead_letter_of_a_handler_that_failed_after_consumers_died_keeps_its_route(
+    rabbit: RabbitMQTransport,
+) -> None:
+    sent = command()
+    await rabbit.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+    doomed = rabbitmq_transport(rabbit.topology, drain_timeout=0)
+    holding = asyncio.Event()
+
+    async def hold(envelope: Envelope) -> None:
+        holding.set()
+        await asyncio.Event().wait()
+
+    await doomed.subscribe(NHC, hold)
+    await wait(holding)
+    await doomed.close()
+    calls: list[Envelope] = []
+
+    async def broken(envelope: Envelope) -> None:
+        calls.append(envelope)
+        raise RuntimeError("bug in the adapter")
+
+    with capture_logs([merge_contextvars]) as logs:
+        await rabbit.subscribe(NHC, broken)
+
+        async def dead_lettered() -> bool:
+            return bool(await rabbit.dead_letters(NHC))
+
+        await until(dead_lettered)
+    assert len(calls) == DELIVERY_LIMIT
+    failed = [line for line in logs if line["event"] == "bus.handler.failed"]
+    # The broker's count of deliveries and the handler's failures, both logged.
+    assert [(line["delivery"], line["failures"]) for line in failed] == [(2, 0), (1, 1), (1, 2)]
+    kept: list[DeadLetter] = []
+
+    async def keep(letters: list[DeadLetter]) -> None:
+        kept.extend(letters)
+
+    assert await rabbit.take_dead_letters(NHC, keep) == 1
+    assert kept == [DeadLetter(sent, COMMANDS_EXCHANGE, SUBMIT_NHC)]
+
+
+async def test_a_queue_an_older_version_declared_with_another_delivery_limit_is_kept(
+    rabbit: RabbitMQTransport,
+) -> None:
+    # The older version declared `x-delivery-limit: delivery_limit - 1`: the same
+    # as a crash limit equal to the delivery limit. Its arguments cannot change.
+    prefix = f"t{uuid4().hex[:8]}."
+    older = rabbitmq_transport(Topology(prefix=prefix, delivery_limit=3, crash_limit=3))
+    await older.start()
+    await older.close()
+    upgraded = rabbitmq_transport(
+        Topology(prefix=prefix, delivery_limit=DELIVERY_LIMIT, crash_limit=CRASH_LIMIT)
+    )
+    try:
+        with capture_logs() as logs:
+            await upgraded.start()
+        kept = {line["queue"] for line in logs if line["event"] == "bus.queue.older_delivery_limit"}
+        assert kept == {spec.name for spec in upgraded.topology.queues}
+        inbox = Inbox()
+        await upgraded.subscribe(NHC, inbox)
+        sent = command()
+        await upgraded.publish(sent, exchange=COMMANDS_EXCHANGE, routing_key=SUBMIT_NHC)
+        assert await inbox.wait_for(1) == [sent]
+    finally:
+        await upgraded.close()
+        await upgraded.delete_topology()
 
 
 async def connection_pid(name: str) -> str | None:

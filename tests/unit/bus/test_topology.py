@@ -110,3 +110,11 @@ def test_one_partition_keeps_the_single_orchestrator_queue() -> None:
     assert topology.routing_key(RESULTS_EXCHANGE, "nhc.completed", "b1") == "nhc.completed"
     with pytest.raises(ValueError, match="partitions"):
         Topology(partitions=0)
+
+
+def test_a_crash_limit_below_the_delivery_limit_is_refused() -> None:
+    # A failure the transport could not count itself falls back on the broker's
+    # count: that must not dead-letter a message before the delivery limit.
+    with pytest.raises(ValueError, match="crash_limit"):
+        Topology(delivery_limit=5, crash_limit=4)
+    assert Topology(delivery_limit=5, crash_limit=5).crash_limit == 5
