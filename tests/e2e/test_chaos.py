@@ -11,8 +11,6 @@ import pytest
 
 from bench.chaos import Plan, run_chaos
 
-# Left out of the default run: in one full run of three, 89 of 200 births were
-# still in flight at the deadline (none lost). `scripts/test -m chaos` runs it.
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 
 BIRTHS = int(os.environ.get("BIRTHLINK_TEST_CHAOS_BIRTHS", "200"))
