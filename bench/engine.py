@@ -274,6 +274,15 @@ class Stack:
                     total[key] = total.get(key, 0) + int(value)
         return total
 
+    def commits_by_process(self) -> dict[str, int]:
+        """Commits so far of each running process, as SQLAlchemy saw them."""
+        commits = {}
+        for name, process in self.processes.items():
+            path = self.counts_dir / f"{process.pid}.json"
+            with contextlib.suppress(ValueError, OSError):
+                commits[name] = int(json.loads(path.read_text())["commits"])
+        return commits
+
     def log_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.workdir.glob("*.log") if p.stem != "sandbox")
 
@@ -322,6 +331,7 @@ class Snapshot:
     sql: dict[str, int]
     pg: dict[str, int]
     log_bytes: int
+    commits_by: dict[str, int]
 
 
 class Store:
@@ -386,7 +396,12 @@ class SQLite(Store):
 
 async def snapshot(stack: Stack, store: Store) -> Snapshot:
     return Snapshot(
-        time.monotonic(), stack.cpu(), stack.sql_counts(), await store.counters(), stack.log_bytes()
+        time.monotonic(),
+        stack.cpu(),
+        stack.sql_counts(),
+        await store.counters(),
+        stack.log_bytes(),
+        stack.commits_by_process(),
     )
 
 
@@ -478,6 +493,14 @@ async def measure(
         log_bytes=round(over_births(lambda s: s.log_bytes)),
         commits_by="PostgreSQL" if pg else "SQLAlchemy hook",
         notes=[f"{len(refused)} POSTs refused, first: {refused[0]}"] if refused else [],
+    )
+    by_process = {
+        name: run.per_birth(over_births(lambda s, n=name: s.commits_by.get(n, 0)))  # type: ignore[misc]
+        for name in after.commits_by
+    }
+    busiest = sorted(by_process.items(), key=lambda kv: -kv[1])
+    run.notes.append(
+        "commits/birth by process: " + ", ".join(f"{n} {c:.1f}" for n, c in busiest if c >= 0.05)
     )
     run.notes.append(
         f"SQLAlchemy saw {run.per_birth(over_births(lambda s: s.sql['commits'])):.1f} commits"
