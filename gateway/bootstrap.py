@@ -130,8 +130,8 @@ class Runtime:
             self._spawn(self.sweeper.run(), "timers")
             self._spawn(self.pruner.run(), "pruner")
         if "notifier" in roles:
-            await self.transport.subscribe(
-                NOTIFIER_QUEUE, held_through_outages(self.notifier.handle)
+            await self.transport.subscribe_batch(
+                NOTIFIER_QUEUE, held_through_outages(self.notifier.handle_batch)
             )
         if "dead_letters" in roles and self.dead_letters is not None:
             self._spawn(self.dead_letters.run(), "dead_letters")

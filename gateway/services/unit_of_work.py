@@ -27,6 +27,7 @@ from gateway.saga.plan import Plan
 from gateway.security import privacy
 from gateway.store import sagas
 from gateway.store.db import Database
+from gateway.store.inbox import claim_many
 
 log = structlog.get_logger()
 
@@ -129,7 +130,7 @@ class UnitOfWork:
                 async with self.db.write() as session:
                     now = self.clock.now()
                     wanted = [item.inbox for item in items if item.inbox]
-                    fresh = await sagas.claim_many(session, wanted, now=now)
+                    fresh = await claim_many(session, wanted, now=now)
                     stored = await sagas.load_many(session, {item.birth_id for item in items})
                     results, decided = self._decide_batch(items, stored, fresh, now)
                     changes = [

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -429,21 +428,3 @@ async def due_now(session: AsyncSession, states: Iterable[str], *, now: datetime
         .values(next_attempt_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def claim_many(
-    session: AsyncSession, keys: Iterable[tuple[str, str]], *, now: datetime
-) -> set[tuple[str, str]]:
-    """Record the messages (consumer, message id) as applied, in one statement;
-    returns those that were not already (each once, whatever the repeats)."""
-    rows = list(dict.fromkeys(keys))
-    if not rows:
-        return set()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    claimed = await session.execute(
-        dialect.insert(InboxRow)
-        .values([{"consumer": c, "message_id": m, "received_at": now} for c, m in rows])
-        .on_conflict_do_nothing()
-        .returning(InboxRow.consumer, InboxRow.message_id)
-    )
-    return {(row.consumer, row.message_id) for row in claimed}

@@ -1,7 +1,8 @@
 """The notifier: sends the parents' text messages that the outbox published.
 
-It consumes `birthlink.notifier`. For each message it reads the birth's
-contact phone and tracking code (the bus carries neither), words the message
+It consumes `birthlink.notifier` in batches. For each message it reads the
+birth's contact phone and tracking code (the bus carries neither; one read for
+the batch), words the message
 (`gateway.tracking.texts`) and hands it to an `SmsProvider` with the message
 id as idempotency key: a redelivered message, or one sent again after a crash
 between the provider's answer and our ack, reaches the provider with the same
@@ -15,12 +16,12 @@ times in the call, then raised so the bus redelivers the message, and after
 its delivery limit dead-letters it for operators.
 """
 
-from datetime import datetime
+import asyncio
 from typing import Protocol
 
 import httpx
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -33,6 +34,7 @@ from contracts.registry import Registry
 from gateway.clock import Clock
 from gateway.saga.notices import Notice
 from gateway.store.db import Database
+from gateway.store.inbox import claim_many
 from gateway.store.tables import Birth, InboxRow
 from gateway.tracking import texts
 
@@ -145,10 +147,33 @@ class Notifier:
 
     async def handle(self, envelope: Envelope) -> None:
         """The transport's handler: return acks, raise redelivers."""
+        await self.handle_batch([envelope])
+
+    async def handle_batch(self, envelopes: list[Envelope]) -> None:
+        """The transport's batch handler: one read for the whole batch (what was
+        sent already, the births), each text sent once, one write to remember
+        them. Raise, and the transport hands them again one at a time; the
+        provider sends nothing new for a key it has seen."""
+        fresh = {e.message_id: e for e in envelopes}
         async with self.db.read() as session:
-            if await session.get(InboxRow, (CONSUMER, envelope.message_id)) is not None:
-                return
-            birth = await session.get(Birth, envelope.birth_id)
+            sent = await session.scalars(
+                select(InboxRow.message_id).where(
+                    InboxRow.consumer == CONSUMER, InboxRow.message_id.in_(fresh)
+                )
+            )
+            for message_id in sent:
+                del fresh[message_id]
+            wanted = {e.birth_id for e in fresh.values()}
+            births = {
+                b.id: b for b in await session.scalars(select(Birth).where(Birth.id.in_(wanted)))
+            }
+        if not fresh:
+            return
+        await asyncio.gather(*(self._send(e, births.get(e.birth_id)) for e in fresh.values()))
+        async with self.db.write() as session:
+            await claim_many(session, ((CONSUMER, m) for m in fresh), now=self.clock.now())
+
+    async def _send(self, envelope: Envelope, birth: Birth | None) -> None:
         if birth is None:
             log.warning("notifier.unknown_birth", birth_id=envelope.birth_id)
             return
@@ -161,14 +186,6 @@ class Notifier:
             log.warning("notifier.sms.refused", birth_id=birth.id, kind=notice.kind, error=str(exc))
         else:
             log.debug("notifier.sms.sent", birth_id=birth.id, kind=notice.kind)
-        await self._remember(envelope.message_id, self.clock.now())
-
-    async def _remember(self, message_id: str, now: datetime) -> None:
-        try:
-            async with self.db.write() as session:
-                session.add(InboxRow(consumer=CONSUMER, message_id=message_id, received_at=now))
-        except IntegrityError:  # a concurrent redelivery remembered it first
-            pass
 
     async def close(self) -> None:
         await self.provider.close()

@@ -1,0 +1,28 @@
+"""The inbox: which messages each consumer has applied (at-least-once delivery,
+effects once)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.store.tables import InboxRow
+
+
+async def claim_many(
+    session: AsyncSession, keys: Iterable[tuple[str, str]], *, now: datetime
+) -> set[tuple[str, str]]:
+    """Record the messages (consumer, message id) as applied, in one statement;
+    returns those that were not already (each once, whatever the repeats)."""
+    rows = list(dict.fromkeys(keys))
+    if not rows:
+        return set()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    claimed = await session.execute(
+        dialect.insert(InboxRow)
+        .values([{"consumer": c, "message_id": m, "received_at": now} for c, m in rows])
+        .on_conflict_do_nothing()
+        .returning(InboxRow.consumer, InboxRow.message_id)
+    )
+    return {(row.consumer, row.message_id) for row in claimed}
