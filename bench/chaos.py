@@ -59,6 +59,7 @@ class Plan:
     latency_ms: int = 20  # at most, added by the proxy to each connection
     reset_rate: float = 0.03  # connections the proxy resets
     deadline_s: float = 240.0  # a birth not final by then is stuck
+    orchestrators: int = 1  # several share the results' partitions (and stand by)
     seed: int = 1
 
 
@@ -180,6 +181,7 @@ class Chaos:
         async with deployment(
             self.workdir / "logs", later_delay_s=0.5, amqp_url=cluster.url,
             database_url=postgres.dsn, gateways=2, notifier=True, departments_via=via_proxy,
+            orchestrators=self.plan.orchestrators,
         ) as deploy:  # fmt: skip
             await self._under_faults(deploy, cluster, postgres)
             await self._count(deploy, postgres)
@@ -351,13 +353,14 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=Plan.deadline_s)
     parser.add_argument("--round", type=float, default=Plan.round_s)
     parser.add_argument("--seed", type=int, default=Plan.seed)
+    parser.add_argument("--orchestrators", type=int, default=Plan.orchestrators)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--logs", type=Path, help="keep every process's log in this folder")
     args = parser.parse_args()
     plan = Plan(
         births=args.births, rate=args.rate, kill_every=args.kill_every,
         department_down_s=args.department_down, deadline_s=args.deadline, seed=args.seed,
-        round_s=args.round,
+        round_s=args.round, orchestrators=args.orchestrators,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="birthlink-chaos-") as workdir:
         report = asyncio.run(run_chaos(plan, args.logs or Path(workdir)))

@@ -18,7 +18,10 @@ BIRTHS = int(os.environ.get("BIRTHLINK_TEST_CHAOS_BIRTHS", "200"))
 
 @pytest.mark.timeout(900)
 async def test_a_chaos_run_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
-    plan = Plan(births=BIRTHS, rate=10, kill_every=3, department_down_s=15, deadline_s=420)
+    # Two orchestrators: the results' partitions move to the standby when one is killed.
+    plan = Plan(
+        births=BIRTHS, rate=10, kill_every=3, department_down_s=15, deadline_s=420, orchestrators=2
+    )
     report = await run_chaos(plan, tmp_path)
     print("\n".join(report.lines()))
     assert report.accepted == BIRTHS
