@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from birthlink.samples import birth_event
-from contracts.catalogue import BUILTIN_DEPARTMENTS, builtin_registry
-from tests.support.processes import deployment
+from contracts.catalogue import BUILTIN_DEPARTMENTS
+from tests.support.processes import assert_one_record_per_birth, deployment
 from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -82,14 +82,7 @@ async def test_kill_9_of_every_worker_mid_flight_loses_nothing_and_repeats_nothi
                 return await statuses() == ["completed"] * births
 
             await wait_for(all_completed, within=120, interval=0.5, what="every birth completed")
-        async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
-            for department in BUILTIN_DEPARTMENTS:
-                records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
-                keys = sorted(r["key"] for r in records["records"])
-                # One record per birth, under the birth's own idempotency key.
-                assert keys == sorted(
-                    f"{i}:{builtin_registry().of_department(department)[0].name}" for i in ids
-                ), department
+        await assert_one_record_per_birth(deploy.sandbox_url, ids)
 
 
 async def test_three_orchestrators_two_gateways_and_two_of_each_adapter_share_300_births(
@@ -137,13 +130,7 @@ async def test_three_orchestrators_two_gateways_and_two_of_each_adapter_share_30
         await wait_for(all_completed, within=240, interval=1, what=f"{births} births completed")
         for client in gateways:
             await client.aclose()
-        async with httpx.AsyncClient(base_url=deploy.sandbox_url) as sandbox:
-            for department in BUILTIN_DEPARTMENTS:
-                records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
-                keys = sorted(r["key"] for r in records["records"])
-                assert keys == sorted(
-                    f"{i}:{builtin_registry().of_department(department)[0].name}" for i in ids
-                ), department
+        await assert_one_record_per_birth(deploy.sandbox_url, ids)
         async with httpx.AsyncClient() as http:
             scraped = {
                 name: (await http.get(url)).text for name, url in deploy.metrics_urls.items()

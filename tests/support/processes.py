@@ -6,17 +6,20 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
+
+import httpx
 
 from birthlink.installation import generate
 from birthlink.samples import DEMO_HOSPITAL
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import Topology
 from contracts.catalogue import BUILTIN_DEPARTMENTS as DEPARTMENTS
+from contracts.catalogue import builtin_registry
 from tests.support.cli import run_birthlink
 from tests.support.servers import free_port, healthy, wait_for
 from tests.support.stack import AMQP_URL, PG_DSN, postgres_schema
@@ -81,6 +84,17 @@ class Deployment:
         await self.stop(name, signal.SIGKILL)
         args, env = self.commands[name]
         await self.spawn(name, *args, env=env)
+
+
+async def assert_one_record_per_birth(sandbox_url: str, ids: Sequence[str]) -> None:
+    """Each sandbox department holds one record per birth, under the birth's own
+    idempotency key."""
+    async with httpx.AsyncClient(base_url=sandbox_url) as sandbox:
+        for department in DEPARTMENTS:
+            records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
+            step = builtin_registry().of_department(department)[0].name
+            keys = sorted(r["key"] for r in records["records"])
+            assert keys == sorted(f"{i}:{step}" for i in ids), department
 
 
 async def _run(env: dict[str, str], *args: str) -> str:

@@ -18,8 +18,8 @@ import httpx
 
 from birthlink.installation import generate
 from birthlink.samples import birth_event
-from contracts.catalogue import BUILTIN_DEPARTMENTS, builtin_registry
-from tests.support.processes import BIRTHLINK
+from contracts.catalogue import BUILTIN_DEPARTMENTS
+from tests.support.processes import BIRTHLINK, assert_one_record_per_birth
 from tests.support.servers import free_port, healthy, wait_for
 
 KEY = re.compile(r"demo hospital:\s+\S+\s+key: (\S+)")
@@ -105,18 +105,9 @@ class Up:
                 answer = await sandbox.post(f"/{department}/_sandbox/faults", json=faults)
                 answer.raise_for_status()
 
-    async def record_keys(self, department: str) -> list[str]:
-        async with httpx.AsyncClient(base_url=self.sandbox_url) as sandbox:
-            records = (await sandbox.get(f"/{department}/_sandbox/records")).json()
-        return sorted(r["key"] for r in records["records"])
-
     async def assert_one_record_per_birth(self, ids: Sequence[str]) -> None:
         """Each department holds one record per birth, under the birth's own key."""
-        for department in BUILTIN_DEPARTMENTS:
-            step = builtin_registry().of_department(department)[0].name
-            assert await self.record_keys(department) == sorted(f"{i}:{step}" for i in ids), (
-                department
-            )
+        await assert_one_record_per_birth(self.sandbox_url, ids)
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:

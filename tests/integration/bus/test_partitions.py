@@ -4,9 +4,7 @@ partition queue has one active consumer and hands over to the next in line
 when it stops."""
 
 import asyncio
-import os
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import pytest
@@ -16,39 +14,21 @@ from bus.inprocess import InProcessTransport
 from bus.rabbitmq import RabbitMQTransport
 from bus.topology import RESULTS_EXCHANGE, Topology
 from contracts.envelope import Envelope
+from tests.integration.bus.conftest import rabbitmq_transport
 
 pytestmark = pytest.mark.integration
 
-AMQP_URL = os.environ.get("BIRTHLINK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 PARTITIONS = 4
 TIMEOUT = 20.0
 
 
+@pytest.fixture
+def topology() -> Topology:
+    return new_topology()
+
+
 def new_topology() -> Topology:
     return Topology(prefix=f"t{uuid4().hex[:8]}.", partitions=PARTITIONS)
-
-
-def rabbitmq(topology: Topology) -> RabbitMQTransport:
-    return RabbitMQTransport(AMQP_URL, topology, connection_name=f"test-{topology.prefix}")
-
-
-@pytest.fixture(params=["inprocess", "rabbitmq"])
-async def transport(
-    request: pytest.FixtureRequest,
-) -> AsyncIterator[InProcessTransport | RabbitMQTransport]:
-    topology = new_topology()
-    if request.param == "inprocess":
-        in_process = InProcessTransport(topology)
-        yield in_process
-        await in_process.close()
-        return
-    rabbit = rabbitmq(topology)
-    try:
-        await rabbit.start()
-        yield rabbit
-    finally:
-        await rabbit.close()
-        await rabbit.delete_topology()
 
 
 def reply(birth_id: str) -> Envelope:
@@ -104,7 +84,7 @@ async def test_each_births_replies_reach_one_partition_queue(
 
 async def test_a_partition_has_one_active_consumer_and_the_next_takes_over() -> None:
     topology = new_topology()
-    first, second = rabbitmq(topology), rabbitmq(topology)
+    first, second = rabbitmq_transport(topology), rabbitmq_transport(topology)
     queue = topology.orchestrator_queues[0]
     births = [b for b in (uuid4().hex for _ in range(200)) if topology.partition(b) == 0][:20]
     consumers = Consumers()

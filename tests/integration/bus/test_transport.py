@@ -7,7 +7,6 @@ fixed waits are the windows in which something must *not* happen.
 
 import asyncio
 import json
-import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -32,10 +31,10 @@ from bus.topology import (
 from contracts.commands import routing_key
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring, SealingError
+from tests.integration.bus.conftest import rabbitmq_transport
 
 pytestmark = pytest.mark.integration
 
-AMQP_URL = os.environ.get("BIRTHLINK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 DELIVERY_LIMIT = 3  # failures of the handler
 CRASH_LIMIT = 10  # deliveries in all, however they ended (RabbitMQ's count)
 TIMEOUT = 20.0
@@ -53,16 +52,6 @@ def new_topology() -> Topology:
     )
 
 
-def rabbitmq_transport(topology: Topology, **options: float) -> RabbitMQTransport:
-    return RabbitMQTransport(
-        AMQP_URL,
-        topology,
-        connection_name=f"birthlink-test-{topology.prefix}",
-        reconnect_interval=0.5,
-        **options,
-    )
-
-
 def sibling(transport: ManagedTransport, **options: float) -> ManagedTransport:
     """Another transport of the same kind on the same topology."""
     if isinstance(transport, RabbitMQTransport):
@@ -71,21 +60,9 @@ def sibling(transport: ManagedTransport, **options: float) -> ManagedTransport:
     return InProcessTransport(transport.topology, **options)
 
 
-@pytest.fixture(params=["inprocess", "rabbitmq"])
-async def transport(request: pytest.FixtureRequest) -> AsyncIterator[ManagedTransport]:
-    topology = new_topology()
-    if request.param == "inprocess":
-        in_process = InProcessTransport(topology)
-        yield in_process
-        await in_process.close()
-        return
-    rabbit = rabbitmq_transport(topology)
-    try:
-        await rabbit.start()
-        yield rabbit
-    finally:
-        await rabbit.close()
-        await rabbit.delete_topology()
+@pytest.fixture
+def topology() -> Topology:
+    return new_topology()
 
 
 @pytest.fixture
