@@ -91,16 +91,16 @@ class Topology:
             QueueSpec(self.name(department_queue(d)), self.name(COMMANDS_EXCHANGE), (f"{d}.*",))
             for d in self.departments
         ]
-        results = self.name(RESULTS_EXCHANGE)
-        if self.partitions == 1:
-            queues.append(QueueSpec(self.name(ORCHESTRATOR_QUEUE), results, ("#",)))
-        else:
-            queues.extend(
-                QueueSpec(
-                    self.name(orchestrator_queue(n)), results, (f"{n}.#",), single_active=True
-                )
-                for n in range(self.partitions)
+        partitioned = self.partitions > 1
+        queues.extend(
+            QueueSpec(
+                self.name(base),
+                self.name(RESULTS_EXCHANGE),
+                (f"{n}.#",) if partitioned else ("#",),
+                single_active=partitioned,
             )
+            for n, base in enumerate(self.orchestrator_queues)
+        )
         queues.append(
             QueueSpec(self.name(NOTIFIER_QUEUE), self.name(NOTIFICATIONS_EXCHANGE), ("#",))
         )
