@@ -260,6 +260,8 @@ def bootstrap(
         clock,
         interval_s=settings.sweep_interval_s,
         max_wait_s=settings.sweep_max_wait_s,
+        mine=settings.owns_birth,
+        takeover=settings.orchestrator_takeover,
     )
     db.after_write(sweeper.wake)  # a commit here may have set a sooner timer
     pruner = Pruner(

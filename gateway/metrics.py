@@ -54,7 +54,9 @@ ALERTS = Counter(
 )
 SAGA_CONFLICTS = Counter(
     "birthlink_saga_conflicts_total",
-    "Changes to a birth that another writer made first (optimistic lock): decided again.",
+    "Changes to a birth that another writer made first (optimistic lock): decided again; "
+    "by the writer that lost (replies, timer, hospital, operator, parents).",
+    ["writer"],
 )
 REDRIVES = Counter("birthlink_dead_letter_redrives_total", "Dead letters re-driven.", ["queue"])
 

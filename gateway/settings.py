@@ -87,6 +87,9 @@ class GatewaySettings(BaseSettings):
     orchestrator_instance: int = Field(default=0, ge=0)
     orchestrator_instances: int = Field(default=1, ge=1)
     orchestrator_standby_s: float = 3.0
+    # Each sweeps the timers of its own partitions' births, and another's once
+    # they are this late (that orchestrator is down).
+    orchestrator_takeover: timedelta = timedelta(seconds=30)
     # How soon a callback secret rotated or revoked by another process (the CLI,
     # another gateway) is seen; in this process, at once.
     callback_secrets_ttl_s: float = 10.0
@@ -160,6 +163,10 @@ class GatewaySettings(BaseSettings):
     def result_queues(self) -> tuple[str, ...]:
         """The queues of results, one per partition (unprefixed)."""
         return Topology(partitions=self.result_partitions).orchestrator_queues
+
+    def owns_birth(self, birth_id: str) -> bool:
+        """Whether this orchestrator takes `birth_id`'s partition at once."""
+        return self.owns_partition(Topology(partitions=self.result_partitions).partition(birth_id))
 
     def owns_partition(self, partition: int) -> bool:
         """Whether this orchestrator takes `partition` at once (not as a standby)."""

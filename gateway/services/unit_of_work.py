@@ -112,8 +112,8 @@ class UnitOfWork:
                     change = self._change_of(saga, stored, actor, now)
                     await sagas.save(session, change)
             except sagas.ConcurrentUpdateError:
-                log.debug("saga.conflict", birth_id=birth_id)
-                metrics.SAGA_CONFLICTS.inc()
+                log.debug("saga.conflict", birth_id=birth_id, actor=actor)
+                metrics.SAGA_CONFLICTS.labels(actor.split(":", 1)[0]).inc()
                 continue
             self._committed(saga, change, now)
             return Done(result)
@@ -140,7 +140,7 @@ class UnitOfWork:
                     await sagas.save_many(session, changes)
             except sagas.ConcurrentUpdateError as exc:
                 log.debug("saga.conflict", birth_ids=exc.args)
-                metrics.SAGA_CONFLICTS.inc(len(exc.args))
+                metrics.SAGA_CONFLICTS.labels("replies").inc(len(exc.args))
                 continue
             for (saga, _), change in zip(decided.values(), changes, strict=True):
                 self._committed(saga, change, now)

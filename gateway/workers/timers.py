@@ -8,12 +8,18 @@ An idle system costs nothing: after a sweep the sweeper sleeps until the
 earliest due time (read with the due ones, by a partial index), at most
 `max_wait_s` (a timer another process wrote), and a commit in this process
 wakes it to look again (`wake`), at most once every `interval_s`.
+
+With several orchestrators, each sweeps the births of its own partitions (the
+same births whose replies it takes), so that two processes rarely change one
+birth at once. Another's births it visits only once they are `takeover` late:
+their own orchestrator is down.
 """
 
 import asyncio
 import contextlib
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -28,13 +34,14 @@ from gateway.store.tables import TIMED_STATES, StepRow
 log = structlog.get_logger()
 
 
-def due_births(now: datetime, limit: int) -> Select[Any]:
-    """Births with a step whose time has come (served by `ix_steps_timers`)."""
+def due_births(now: datetime, limit: int) -> Select[str, datetime | None]:
+    """Births with a step whose time has come, and since when (served by
+    `ix_steps_timers`)."""
     timed = StepRow.state.in_(TIMED_STATES)
     return (
-        select(StepRow.birth_id)
+        select(StepRow.birth_id, func.min(StepRow.next_attempt_at))
         .where(timed, StepRow.next_attempt_at <= now)
-        .distinct()
+        .group_by(StepRow.birth_id)
         .limit(limit)
     )
 
@@ -58,8 +65,11 @@ class Sweeper:
         interval_s: float = 1.0,
         max_wait_s: float = 10.0,
         batch: int = 200,
+        mine: Callable[[str], bool] = lambda birth_id: True,
+        takeover: timedelta = timedelta(seconds=30),
     ) -> None:
         self.db, self.uow, self.clock = db, uow, clock
+        self.mine, self.takeover = mine, takeover
         self.interval_s, self.max_wait_s, self.batch = interval_s, max_wait_s, batch
         self.next_due: datetime | None = None  # the earliest timer after the last sweep
         self._wake = asyncio.Event()
@@ -71,11 +81,14 @@ class Sweeper:
         """Visit the births that are due; return how many were visited."""
         now = self.clock.now()
         async with self.db.read() as session:
-            due = (await session.scalars(due_births(now, self.batch))).all()
+            due = (await session.execute(due_births(now, self.batch))).all()
             self.next_due = await session.scalar(earliest_after(now))
-        for birth_id in due:
-            await visit(self.uow, birth_id)
-        return len(due)
+        visited = 0
+        for birth_id, since in due:
+            if self.mine(birth_id) or (since is not None and since <= now - self.takeover):
+                await visit(self.uow, birth_id)
+                visited += 1
+        return visited
 
     def _wait_s(self) -> float:
         if self.next_due is None:

@@ -139,22 +139,31 @@ async def test_three_orchestrators_two_gateways_and_two_of_each_adapter_share_30
         name: _metric(text, "birthlink_step_duration_seconds_count")
         for name, text in scraped.items()
     }
-    conflicts = sum(_metric(text, "birthlink_saga_conflicts_total") for text in scraped.values())
+    by_writer: dict[str, float] = {}
+    for text in scraped.values():
+        for labels, value in _samples(text, "birthlink_saga_conflicts_total").items():
+            by_writer[labels] = by_writer.get(labels, 0) + value
+    conflicts = sum(by_writer.values())
     print(
-        f"\nsteps completed by each orchestrator: {steps}; optimistic-lock conflicts: {conflicts:g}"
+        f"\nsteps completed by each orchestrator: {steps}; "
+        f"optimistic-lock conflicts: {conflicts:g} {by_writer}"
     )
     assert sum(steps.values()) == births * len(BUILTIN_DEPARTMENTS)
     assert all(count > 0 for count in steps.values()), steps  # each took its share
-    # Partitions keep a birth's replies on one orchestrator; what still conflicts
-    # is the timers' visits (a sweeper in each orchestrator) racing a reply, decided
-    # again on fresh state: 0 on a quiet machine, 130 in a full loaded test run.
-    assert conflicts <= births
+    # Partitions keep a birth's replies and its timers on one orchestrator: 0 in
+    # quiet and loaded runs (347 under load when every sweeper visited every birth).
+    assert conflicts <= births // 20
+
+
+def _samples(exposition: str, name: str) -> dict[str, float]:
+    """A Prometheus metric's samples, by their labels."""
+    return {
+        line[len(name) : line.rindex(" ")]: float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith((f"{name} ", f"{name}{{"))
+    }
 
 
 def _metric(exposition: str, name: str) -> float:
     """The sum of a Prometheus metric's samples over its labels."""
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in exposition.splitlines()
-        if line.startswith((f"{name} ", f"{name}{{"))
-    )
+    return sum(_samples(exposition, name).values())
