@@ -1,13 +1,14 @@
 """The outbox relay: publishes committed messages, marks them after the confirm.
 
-A round is two short transactions with the broker in between: claim a batch
-(`claimed_until`, a lease) and commit, publish it and await the confirms, then
-mark what was confirmed. No transaction or row lock is held while the broker
-answers. Several relays side by side skip each other's claimed rows (and on
-PostgreSQL each other's claims in flight, `SKIP LOCKED`); a relay that dies
-holding a lease leaves its rows to the others once it passes. A crash between
-confirm and mark publishes a message twice: consumers drop the second by
-`message_id`.
+A round is one short transaction, then the broker: mark what the last round
+saw confirmed and claim the next batch (`claimed_until`, a lease), commit,
+publish the batch and await the confirms. No transaction or row lock is held
+while the broker answers. Under load each round is one commit; when no round
+follows within `mark_s`, the marks are committed alone. Several relays side by
+side skip each other's claimed rows (and on PostgreSQL each other's claims in
+flight, `SKIP LOCKED`); a relay that dies holding a lease leaves its rows to
+the others once it passes. A crash between confirm and mark publishes a message
+twice: consumers drop the second by `message_id`.
 
 Woken right after a commit that wrote rows: in this process by `wake()`, on
 PostgreSQL also by `LISTEN/NOTIFY` (a trigger on the outbox, migration 0006)
@@ -17,6 +18,7 @@ notification missed.
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,10 +63,16 @@ class Relay:
         interval_s: float = 5.0,
         lease_s: float = 30.0,
         retry_s: float = 1.0,
+        mark_s: float = 0.05,
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
         self.batch, self.interval_s, self.retry_s = batch, interval_s, retry_s
+        self.mark_s = mark_s
         self.lease = timedelta(seconds=lease_s)
+        # Rows of the last round, confirmed (published) or not (released), to be
+        # marked in the next round's transaction.
+        self._published: list[int] = []
+        self._released: list[int] = []
         self._wake = asyncio.Event()
         self._listening = False
 
@@ -74,51 +82,20 @@ class Relay:
         if not self._listening:
             self._wake.set()
 
-    async def _claim(self) -> list[Any]:
-        """Lease the oldest rows nobody holds, in a transaction of their own."""
+    async def _claim(self, limit: int) -> list[Any]:
+        """Mark the last round's rows and lease up to `limit` of the oldest rows
+        nobody holds, in one transaction."""
         now = self.clock.now()
-        pending = claimable(now, self.batch)
+        pending = claimable(now, limit)
         if not self.db.is_sqlite:
             pending = pending.with_for_update(skip_locked=True)
+        marks: list[tuple[list[int], dict[str, Any]]] = [
+            (self._published, {"published_at": now}),
+            (self._released, {}),
+        ]
+        rows: Sequence[Any] = ()
         async with self.db.write(wake=False) as session:
-            rows = (
-                await session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_(pending.scalar_subquery()))
-                    .values(claimed_until=now + self.lease)
-                    .returning(
-                        OutboxRow.id,
-                        OutboxRow.message_id,
-                        OutboxRow.exchange,
-                        OutboxRow.routing_key,
-                        OutboxRow.envelope,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-            ).all()
-        return sorted(rows, key=lambda row: row.id)
-
-    async def publish_once(self) -> int:
-        """Publish one batch; return how many rows were published."""
-        return (await self._round())[0]
-
-    async def _round(self) -> tuple[int, int]:
-        """Publish one batch; return how many rows were published and not."""
-        rows = await self._claim()
-        if not rows:
-            return 0, 0
-        # Confirms pipelined; a row whose publish failed is released and tried again.
-        outcomes = await self.transport.publish_many(
-            Outgoing(Envelope.model_validate(row.envelope), row.exchange, row.routing_key)
-            for row in rows
-        )
-        published = [row.id for row, error in zip(rows, outcomes, strict=True) if not error]
-        failed = [row.id for row, error in zip(rows, outcomes, strict=True) if error]
-        for row, error in zip(rows, outcomes, strict=True):
-            if error:
-                log.warning("relay.not_published", message_id=row.message_id, error=str(error))
-        async with self.db.write(wake=False) as session:
-            for ids, values in ((published, {"published_at": self.clock.now()}), (failed, {})):
+            for ids, values in marks:
                 if ids:
                     await session.execute(
                         update(OutboxRow)
@@ -126,18 +103,65 @@ class Relay:
                         .values(claimed_until=None, **values)
                         .execution_options(synchronize_session=False)
                     )
-        log.debug("relay.published", count=len(published))
-        return len(published), len(failed)
+            if limit:
+                rows = (
+                    await session.execute(
+                        update(OutboxRow)
+                        .where(OutboxRow.id.in_(pending.scalar_subquery()))
+                        .values(claimed_until=now + self.lease)
+                        .returning(
+                            OutboxRow.id,
+                            OutboxRow.message_id,
+                            OutboxRow.exchange,
+                            OutboxRow.routing_key,
+                            OutboxRow.envelope,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+                ).all()
+        self._published, self._released = [], []
+        return sorted(rows, key=lambda row: row.id)
+
+    async def publish_once(self) -> int:
+        """Publish one batch and mark it; return how many rows were published."""
+        published = (await self.round())[0]
+        await self.flush()
+        return published
+
+    async def flush(self) -> None:
+        """Mark the last round's rows now."""
+        if self._published or self._released:
+            await self._claim(0)
+
+    async def round(self) -> tuple[int, int]:
+        """Mark the last round's rows, publish one batch; return how many rows
+        were published and not. They are marked by the next round or `flush`."""
+        rows = await self._claim(self.batch)
+        if not rows:
+            return 0, 0
+        # Confirms pipelined; a row whose publish failed is released and tried again.
+        outcomes = await self.transport.publish_many(
+            Outgoing(Envelope.model_validate(row.envelope), row.exchange, row.routing_key)
+            for row in rows
+        )
+        for row, error in zip(rows, outcomes, strict=True):
+            if error:
+                log.warning("relay.not_published", message_id=row.message_id, error=str(error))
+                self._released.append(row.id)
+            else:
+                self._published.append(row.id)
+        log.debug("relay.published", count=len(self._published))
+        return len(self._published), len(self._released)
 
     async def run(self) -> None:
         """Publish until cancelled; between rounds wait for a wake-up (a commit
-        here, a notification on PostgreSQL) or the slow sweep."""
+        here, a notification on PostgreSQL), the marks' delay or the slow sweep."""
         listener = None if self.db.is_sqlite else asyncio.create_task(self._listen())
         try:
             while True:
                 self._wake.clear()
                 try:
-                    published, failed = await self._round()
+                    published, failed = await self.round()
                 except Exception as exc:  # the broker or the database is away: try again soon
                     if store_unavailable(exc):
                         log.warning("relay.store_unavailable", error=type(exc).__name__)
@@ -147,13 +171,16 @@ class Relay:
                 if failed:
                     await asyncio.sleep(self.retry_s)
                 elif published < self.batch:
+                    wait_s = self.mark_s if self._published else self.interval_s
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                        await asyncio.wait_for(self._wake.wait(), wait_s)
         finally:
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+            with contextlib.suppress(Exception):  # else their leases pass: sent again
+                await asyncio.shield(self.flush())
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own; reconnect when it drops."""

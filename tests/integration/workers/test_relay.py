@@ -144,3 +144,33 @@ async def test_on_postgresql_a_commit_elsewhere_wakes_the_relay(tmp_path: Path) 
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def unmarked(db: Database) -> set[str]:
+    async with db.read() as session:
+        query = select(OutboxRow.message_id).where(OutboxRow.published_at.is_(None))
+        return set((await session.scalars(query)).all())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_round_marks_what_the_last_one_published_and_stopping_marks_the_rest(
+    kind: str, tmp_path: Path
+) -> None:
+    async with saga_store(kind, tmp_path) as db, bus() as (transport, received):
+        relay = Relay(db, transport, SystemClock(), interval_s=60, mark_s=60)
+        first = await commit_messages(db, 3)
+        assert await relay.round() == (3, 0)
+        assert await unmarked(db) == set(first)  # confirmed: marked with the next claim
+        second = await commit_messages(db, 2)
+        assert await relay.round() == (2, 0)  # under load, one commit a round
+        assert await unmarked(db) == set(second)
+        third = await commit_messages(db, 4)
+        task = asyncio.create_task(relay.run())
+        try:
+            await wait_for(lambda: asyncio.sleep(0, len(received) == 9), within=10)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        assert await unmarked(db) == set()  # the marks waited a minute: stopping made them
+        assert set(received) == {*first, *second, *third}
+        assert max(received.values()) == 1
