@@ -245,6 +245,7 @@ def bootstrap(
         batch=settings.relay_batch,
         interval_s=settings.relay_interval_s,
         lease_s=settings.relay_lease_s,
+        mark_s=settings.relay_mark_s,
     )
     uow = UnitOfWork(
         db,
