@@ -131,7 +131,10 @@ class Runtime:
             self._spawn(self.pruner.run(), "pruner")
         if "notifier" in roles:
             await self.transport.subscribe_batch(
-                NOTIFIER_QUEUE, held_through_outages(self.notifier.handle_batch)
+                NOTIFIER_QUEUE,
+                held_through_outages(self.notifier.handle_batch),
+                size=self.settings.notifier_batch,
+                wait_s=self.settings.notifier_wait_ms / 1000,
             )
         if "dead_letters" in roles and self.dead_letters is not None:
             self._spawn(self.dead_letters.run(), "dead_letters")

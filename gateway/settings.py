@@ -77,6 +77,10 @@ class GatewaySettings(BaseSettings):
     # transaction each, waiting this long after the first for more to come.
     orchestrator_batch: int = 50
     orchestrator_wait_ms: float = 5.0
+    # The notifier sends parents' texts in batches too (one read, one write):
+    # a text may wait this long for others to share its transactions.
+    notifier_batch: int = 100
+    notifier_wait_ms: float = 200.0
     # Scale-out (bus.topology): results are split by birth over `result_partitions`
     # queues (the same in every process, adapters included), each handled by one
     # orchestrator at a time. Orchestrator `orchestrator_instance` of
