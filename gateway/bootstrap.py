@@ -249,6 +249,7 @@ def bootstrap(
         interval_s=settings.relay_interval_s,
         lease_s=settings.relay_lease_s,
         mark_s=settings.relay_mark_s,
+        gather_s=settings.relay_gather_s,
     )
     uow = UnitOfWork(
         db,

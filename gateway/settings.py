@@ -99,10 +99,12 @@ class GatewaySettings(BaseSettings):
     callback_secrets_ttl_s: float = 10.0
     # The relay is woken after each commit (NOTIFY on PostgreSQL); it also looks
     # every `relay_interval_s` for what a notification missed, and leases the rows
-    # it publishes for `relay_lease_s` (another relay takes them after). It marks
-    # what it published with its next claim, or alone after `relay_mark_s`.
+    # it publishes for `relay_lease_s` (another relay takes them after). Woken,
+    # it gathers `relay_gather_s` more of commits into the round; it marks what it
+    # published with its next claim, or alone after `relay_mark_s`.
     relay_interval_s: float = 5.0
     relay_lease_s: float = 30.0
+    relay_gather_s: float = 0.02
     relay_mark_s: float = 0.05
     relay_batch: int = 200
     # The sweeper sleeps until the earliest due timer, at most `sweep_max_wait_s`

@@ -12,8 +12,9 @@ twice: consumers drop the second by `message_id`.
 
 Woken right after a commit that wrote rows: in this process by `wake()`, on
 PostgreSQL also by `LISTEN/NOTIFY` (a trigger on the outbox, migration 0006)
-from any process. Polling is only a slow sweep (`interval_s`) for what a
-notification missed.
+from any process; it waits `gather_s` more, so that the commits of those few
+milliseconds share a round. Polling is only a slow sweep (`interval_s`) for
+what a notification missed.
 """
 
 import asyncio
@@ -64,10 +65,11 @@ class Relay:
         lease_s: float = 30.0,
         retry_s: float = 1.0,
         mark_s: float = 0.05,
+        gather_s: float = 0.02,
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
         self.batch, self.interval_s, self.retry_s = batch, interval_s, retry_s
-        self.mark_s = mark_s
+        self.mark_s, self.gather_s = mark_s, gather_s
         self.lease = timedelta(seconds=lease_s)
         # Rows of the last round, confirmed (published) or not (released), to be
         # marked in the next round's transaction.
@@ -174,6 +176,8 @@ class Relay:
                     wait_s = self.mark_s if self._published else self.interval_s
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), wait_s)
+                        # Let the commits of the next few ms share the round.
+                        await asyncio.sleep(self.gather_s)
         finally:
             if listener is not None:
                 listener.cancel()
