@@ -12,12 +12,24 @@ drops. A department's refusal (`PermanentError`) is a `rejected` reply; an
 unreachable or unreadable department (`TransientError`,
 `DepartmentProtocolError`) a `transient` one. Anything else is a bug: it is
 logged and raised, so the bus redelivers the command and then dead-letters it.
+
+A reply the broker refuses (a nack: while a node of the cluster is down, its
+queues' leaders move) is not the command's fault: its publish is tried again
+with a growing pause for `reply_patience_s`, the command held meanwhile, instead
+of spending the command's delivery attempts in a second.
 """
 
 from typing import Any, Protocol
 
 import structlog
 from structlog.contextvars import bound_contextvars
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from adapters._runtime.errors import (
     DepartmentProtocolError,
@@ -26,7 +38,7 @@ from adapters._runtime.errors import (
     UnsupportedCommandError,
 )
 from adapters._runtime.replies import rejected, transient
-from bus.base import Transport
+from bus.base import NotConfirmedError, Transport
 from bus.topology import RESULTS_EXCHANGE, department_queue
 from contracts.catalogue import builtin_registry
 from contracts.commands import (
@@ -91,8 +103,11 @@ class AdapterWorker:
         *,
         prefetch: int = 32,
         registry: Registry | None = None,
+        reply_patience_s: float = 120.0,
+        first_pause_s: float = 0.2,
     ) -> None:
         self.department = department
+        self._reply_patience_s, self._first_pause_s = reply_patience_s, first_pause_s
         # The steps this department does, by the type of their submit command.
         self.steps = {
             spec.name: spec.command
@@ -181,13 +196,26 @@ class AdapterWorker:
             traceparent=command.traceparent,
             data=reply.model_dump(mode="json"),
         )
-        await self._transport.publish(
-            envelope,
-            exchange=RESULTS_EXCHANGE,
-            routing_key=f"{self.department}.{reply.outcome}",
-        )
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(NotConfirmedError),
+            wait=wait_exponential(multiplier=self._first_pause_s, max=5),
+            stop=stop_after_delay(self._reply_patience_s),
+            before_sleep=_refused,
+            reraise=True,
+        ):
+            with attempt:
+                await self._transport.publish(
+                    envelope,
+                    exchange=RESULTS_EXCHANGE,
+                    routing_key=f"{self.department}.{reply.outcome}",
+                )
         log.debug(
             f"adapter.{self.department}.replied",
             outcome=reply.outcome,
             reference=reply.reference,
         )
+
+
+def _refused(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("adapter.reply.refused.retrying", error=str(error), attempt=state.attempt_number)

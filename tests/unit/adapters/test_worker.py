@@ -18,7 +18,7 @@ from adapters._runtime.replies import accepted, completed, pending
 from adapters._runtime.worker import AdapterWorker, reply_message_id
 from adapters.birth_certificate.client import BirthCertificateClient
 from adapters.birth_certificate.handler import BirthCertificateAdapter
-from bus.base import Handler
+from bus.base import Handler, NotConfirmedError
 from bus.topology import RESULTS_EXCHANGE
 from contracts.catalogue import builtin_registry
 from contracts.commands import POLL_TYPE, AmendStep, PollDepartment, RevokeStep, SubmitStep
@@ -33,15 +33,19 @@ TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 class FakeTransport:
     """Records publishes; lets the test deliver an envelope to the subscribed handler."""
 
-    def __init__(self) -> None:
+    def __init__(self, nacks: int = 0) -> None:
         self.handlers: dict[str, Handler] = {}
         self.prefetch: dict[str, int] = {}
         self.published: list[tuple[str, str, Envelope]] = []
+        self.nacks = nacks  # publishes the broker refuses first
 
     async def start(self) -> None:
         pass
 
     async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str) -> None:
+        if self.nacks:
+            self.nacks -= 1
+            raise NotConfirmedError(f"the broker refused message {envelope.message_id}")
         self.published.append((exchange, routing_key, envelope))
 
     async def subscribe(self, queue: str, handler: Handler, *, prefetch: int = 50) -> None:
@@ -112,6 +116,32 @@ async def started(adapter: Any, department: str = "mps") -> tuple[FakeTransport,
     worker = AdapterWorker(department, adapter, transport, prefetch=7)
     await worker.start()
     return transport, worker
+
+
+async def test_a_reply_the_broker_refuses_is_published_again_and_the_department_called_once() -> (
+    None
+):
+    adapter = FakeAdapter(accepted("MPS1", {"application_number": "MPS1"}))
+    transport = FakeTransport(nacks=3)  # a node of the cluster down: its queues move
+    worker = AdapterWorker("mps", adapter, transport, first_pause_s=0.01)
+    await worker.start()
+    with capture_logs() as logs:
+        await transport.deliver("birthlink.mps", submit_envelope())  # acked: no attempt spent
+    assert len(adapter.calls) == 1
+    ((_, routing_key, reply),) = transport.published
+    assert (routing_key, reply.message_id) == ("mps.accepted", "cmd-1.reply")
+    waits = [e for e in logs if e["event"] == "adapter.reply.refused.retrying"]
+    assert [e["attempt"] for e in waits] == [1, 2, 3]
+
+
+async def test_a_reply_refused_past_the_patience_fails_the_command() -> None:
+    transport = FakeTransport(nacks=1000)
+    worker = AdapterWorker(
+        "mps", FakeAdapter(pending("x")), transport, reply_patience_s=0.05, first_pause_s=0.01
+    )
+    await worker.start()
+    with pytest.raises(NotConfirmedError):  # redelivered by the bus, then dead-lettered
+        await transport.deliver("birthlink.mps", submit_envelope())
 
 
 async def test_start_subscribes_to_the_departments_queue_with_the_prefetch() -> None:
