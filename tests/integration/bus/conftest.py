@@ -3,6 +3,7 @@
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -23,6 +24,18 @@ def rabbitmq_transport(topology: Topology, **options: float) -> RabbitMQTranspor
     )
 
 
+@asynccontextmanager
+async def started_rabbitmq(topology: Topology) -> AsyncIterator[RabbitMQTransport]:
+    """A started RabbitMQ transport; closed and its topology deleted after."""
+    rabbit = rabbitmq_transport(topology)
+    try:
+        await rabbit.start()
+        yield rabbit
+    finally:
+        await rabbit.close()
+        await rabbit.delete_topology()
+
+
 @pytest.fixture(params=["inprocess", "rabbitmq"])
 async def transport(
     request: pytest.FixtureRequest, topology: Topology
@@ -33,10 +46,5 @@ async def transport(
         yield in_process
         await in_process.close()
         return
-    rabbit = rabbitmq_transport(topology)
-    try:
-        await rabbit.start()
+    async with started_rabbitmq(topology) as rabbit:
         yield rabbit
-    finally:
-        await rabbit.close()
-        await rabbit.delete_topology()

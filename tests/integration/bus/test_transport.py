@@ -31,7 +31,7 @@ from bus.topology import (
 from contracts.commands import routing_key
 from contracts.envelope import Envelope
 from contracts.sealing import Keyring, SealingError
-from tests.integration.bus.conftest import rabbitmq_transport
+from tests.integration.bus.conftest import rabbitmq_transport, started_rabbitmq
 
 pytestmark = pytest.mark.integration
 
@@ -67,13 +67,8 @@ def topology() -> Topology:
 
 @pytest.fixture
 async def rabbit() -> AsyncIterator[RabbitMQTransport]:
-    transport = rabbitmq_transport(new_topology())
-    try:
-        await transport.start()
+    async with started_rabbitmq(new_topology()) as transport:
         yield transport
-    finally:
-        await transport.close()
-        await transport.delete_topology()
 
 
 def command(**changes: object) -> Envelope:
