@@ -9,13 +9,17 @@ machine, the bus or settings (the unit of work maps between them).
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.tables import Birth, BirthVersion, HistoryRow, InboxRow, OutboxRow, StepRow
+
+# Inserted as tables, not entities: one executemany a table whatever columns are
+# None (the ORM's bulk insert splits the rows by which columns it may leave out).
+_STEPS, _HISTORY, _OUTBOX = (cast(Table, row.__table__) for row in (StepRow, HistoryRow, OutboxRow))
 
 
 class ConcurrentUpdateError(Exception):
@@ -145,8 +149,25 @@ async def load(session: AsyncSession, birth_id: str) -> StoredBirth | None:
 
 async def load_many(session: AsyncSession, birth_ids: Iterable[str]) -> dict[str, StoredBirth]:
     """Several births with their steps: two statements, whatever their number."""
-    ids = sorted(set(birth_ids))
-    births = (await session.execute(select(*_BIRTH_COLUMNS).where(Birth.id.in_(ids)))).all()
+    return await _load_where(session, Birth.id.in_(sorted(set(birth_ids))))
+
+
+async def load_by_reference(
+    session: AsyncSession, department: str, reference: str
+) -> tuple[StoredBirth, str] | None:
+    """The birth and step that a department knows by `reference`: two statements."""
+    held = select(StepRow.birth_id).where(
+        StepRow.department == department, StepRow.department_ref == reference
+    )
+    for birth in (await _load_where(session, Birth.id.in_(held))).values():
+        for step in birth.steps:
+            if (step.department, step.department_ref) == (department, reference):
+                return birth, step.step
+    return None
+
+
+async def _load_where(session: AsyncSession, which: ColumnElement[bool]) -> dict[str, StoredBirth]:
+    births = (await session.execute(select(*_BIRTH_COLUMNS).where(which))).all()
     columns = [getattr(StepRow, name) for name in STEP_COLUMNS]
     steps: dict[str, list[StoredStep]] = {birth.id: [] for birth in births}
     if births:
@@ -263,47 +284,7 @@ async def save(session: AsyncSession, change: Change) -> None:
                 created_at=change.now,
             )
         )
-    for step in change.added:
-        session.add(StepRow(birth_id=change.birth_id, updated_at=change.now, **_columns(step)))
-    for step in change.steps:
-        columns = _columns(step)
-        del columns["idempotency_key"], columns["department"]
-        await session.execute(
-            update(StepRow)
-            .where(StepRow.birth_id == change.birth_id, StepRow.step == step.step)
-            .values(updated_at=change.now, **columns)
-        )
-    if change.history:
-        await session.execute(
-            insert(HistoryRow),
-            [
-                {
-                    "birth_id": change.birth_id,
-                    "seq": change.read_history_seq + i,
-                    "at": change.now,
-                    "actor": line.actor or change.actor,
-                    "step": line.step,
-                    "from_state": line.from_state,
-                    "to_state": line.to_state,
-                    "detail": line.detail,
-                }
-                for i, line in enumerate(change.history, start=1)
-            ],
-        )
-    if change.outbox:
-        await session.execute(
-            insert(OutboxRow),
-            [
-                {
-                    "message_id": m.message_id,
-                    "exchange": m.exchange,
-                    "routing_key": m.routing_key,
-                    "envelope": m.envelope,
-                    "created_at": change.now,
-                }
-                for m in change.outbox
-            ],
-        )
+    await _write_rows(session, [change])
 
 
 async def save_many(session: AsyncSession, changes: Iterable[Change]) -> None:
@@ -359,7 +340,7 @@ async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
         for step in c.added
     ]
     if added:
-        await session.execute(insert(StepRow), added)
+        await session.execute(insert(_STEPS), added)
     changed = [
         {"birth_id": c.birth_id, "updated_at": c.now, **_columns(step)}
         for c in changes
@@ -384,7 +365,7 @@ async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
         for i, line in enumerate(c.history, start=1)
     ]
     if history:
-        await session.execute(insert(HistoryRow), history)
+        await session.execute(insert(_HISTORY), history)
     outbox = [
         {
             "message_id": m.message_id,
@@ -397,7 +378,7 @@ async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
         for m in c.outbox
     ]
     if outbox:
-        await session.execute(insert(OutboxRow), outbox)
+        await session.execute(insert(_OUTBOX), outbox)
 
 
 def _columns(step: StoredStep) -> dict[str, Any]:
