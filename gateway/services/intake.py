@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,20 +81,20 @@ async def accept(
     )
 
     async def known(session: AsyncSession) -> Intake | None:
-        existing = await _find(session, event)
+        existing, duplicate = await _look(
+            session, event, None if event.duplicate_of_checked else mother
+        )
         if existing is not None:
             return _again(existing, digest)
-        if not event.duplicate_of_checked:
-            duplicate = await _duplicate_in(session, event, mother)
-            if duplicate is not None:
-                return _duplicate(duplicate, event)
+        if duplicate is not None:
+            return _duplicate(duplicate, event)
         return None
 
     try:
         found = await uow.add(saga, birth, actor=actor, unless=known)
     except IntegrityError:  # another post raced us: the same one, or the same birth
         async with uow.db.read() as session:
-            existing = await _find(session, event)
+            existing, _ = await _look(session, event, None)
             if existing is not None:
                 return _again(existing, digest)
         duplicate = await _by_duplicate_key(uow, birth.duplicate_key)
@@ -114,30 +114,36 @@ async def _find(session: AsyncSession, event: BirthEvent) -> Birth | None:
     return found
 
 
-async def find_duplicate(uow: UnitOfWork, event: BirthEvent, mother: str) -> Birth | None:
-    """A birth not cancelled, of the same mother, birth time and birth order, under
-    another hospital record id."""
-    async with uow.db.read() as session:
-        return await _duplicate_in(session, event, mother)
-
-
-async def _duplicate_in(session: AsyncSession, event: BirthEvent, mother: str) -> Birth | None:
-    candidates = (
+async def _look(
+    session: AsyncSession, event: BirthEvent, mother: str | None
+) -> tuple[Birth | None, Birth | None]:
+    """In one statement: the birth posted under this hospital record id, and (given
+    the mother's hash) the first birth not cancelled of the same mother, birth time
+    and birth order under another record id."""
+    same = (Birth.hospital_code == event.hospital.code) & (
+        Birth.hospital_record_id == event.hospital_record_id
+    )
+    alike = (Birth.mother_hash == mother) & Birth.status.not_in(CANCEL_ASKED)
+    rows = (
         await session.scalars(
             select(Birth)
-            .where(Birth.mother_hash == mother, Birth.status.not_in(CANCEL_ASKED))
+            .where(same if mother is None else or_(same, alike))
             .order_by(Birth.created_at)
         )
     ).all()
-    for birth in candidates:
-        if (birth.hospital_code, birth.hospital_record_id) == event.natural_key:
-            continue
-        if birth.born_at != event.child.born_at:
-            continue
-        stored = BirthEvent.model_validate(birth.event, context={"time_rules": False})
-        if stored.child.birth_order == event.child.birth_order:
-            return birth
-    return None
+    existing = next(
+        (b for b in rows if (b.hospital_code, b.hospital_record_id) == event.natural_key), None
+    )
+    return existing, next((b for b in rows if _same_child(b, event)), None)
+
+
+def _same_child(birth: Birth, event: BirthEvent) -> bool:
+    if (birth.hospital_code, birth.hospital_record_id) == event.natural_key:
+        return False
+    if birth.born_at != event.child.born_at:
+        return False
+    stored = BirthEvent.model_validate(birth.event, context={"time_rules": False})
+    return stored.child.birth_order == event.child.birth_order
 
 
 async def _by_duplicate_key(uow: UnitOfWork, key: str | None) -> Birth | None:
