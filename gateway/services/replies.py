@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 
 from contracts.envelope import Envelope
 from contracts.registry import StepName
@@ -19,7 +18,6 @@ from gateway.saga.machine import Saga
 from gateway.security.callbacks import Callback
 from gateway.services.unit_of_work import Decide, Item, UnitOfWork
 from gateway.store import sagas
-from gateway.store.tables import StepRow
 
 log = structlog.get_logger()
 
@@ -110,21 +108,12 @@ async def check_callback(uow: UnitOfWork, department: str, callback: Callback) -
     saga in memory (nothing is written: the orchestrator applies it, batched);
     None when the reference is not known (yet). One read transaction."""
     async with uow.db.read() as session:
-        row = (
-            await session.execute(
-                select(StepRow.birth_id, StepRow.step).where(
-                    StepRow.department == department,
-                    StepRow.department_ref == callback.reference,
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        stored = (await sagas.load_many(session, [row.birth_id])).get(row.birth_id)
-    if stored is None:
+        found = await sagas.load_by_reference(session, department, callback.reference)
+    if found is None:
         return None
-    refused = _on_callback(row.step, callback.reply)(uow.saga_of(stored), uow.clock.now())
-    return Checked(row.birth_id, row.step, refused)
+    stored, step = found
+    refused = _on_callback(step, callback.reply)(uow.saga_of(stored), uow.clock.now())
+    return Checked(stored.id, step, refused)
 
 
 def callback_envelope(
