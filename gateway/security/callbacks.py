@@ -10,6 +10,7 @@ reference with 404 at once, so it reads the two callback formats itself
 (docs/departments.md) instead of forwarding raw bodies to the adapters.
 """
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -173,24 +174,36 @@ class SecretCache:
     ) -> None:
         self._session, self._ttl_s = session, ttl_s
         self._held: dict[str, tuple[list[_Held], float, int]] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+
+    def _fresh(self, department: str) -> tuple[list[_Held], float, int] | None:
+        held = self._held.get(department)
+        if held is None or held[2] != _changes or time.monotonic() - held[1] > self._ttl_s:
+            return None
+        return held
+
+    async def _load(self, department: str) -> tuple[list[_Held], float, int]:
+        loaded_at, changes = time.monotonic(), _changes
+        async with self._session() as session:
+            rows = (
+                await session.scalars(
+                    select(CallbackSecret).where(CallbackSecret.department == department)
+                )
+            ).all()
+        kept = [
+            _Held(str(r.secret["secret"]) if r.secret else None, r.expires_at, r.revoked_at)
+            for r in rows
+        ]
+        self._held[department] = (kept, loaded_at, changes)
+        return self._held[department]
 
     async def valid(self, department: str, configured: str, *, now: datetime) -> list[str]:
         """The secrets `department` may sign with now."""
-        held = self._held.get(department)
-        if held is None or held[2] != _changes or time.monotonic() - held[1] > self._ttl_s:
-            loaded_at, changes = time.monotonic(), _changes
-            async with self._session() as session:
-                rows = (
-                    await session.scalars(
-                        select(CallbackSecret).where(CallbackSecret.department == department)
-                    )
-                ).all()
-            kept = [
-                _Held(str(r.secret["secret"]) if r.secret else None, r.expires_at, r.revoked_at)
-                for r in rows
-            ]
-            held = (kept, loaded_at, changes)
-            self._held[department] = held
+        held = self._fresh(department)
+        if held is None:
+            # One load at a time: callbacks that arrive together wait for it.
+            async with self._loading.setdefault(department, asyncio.Lock()):
+                held = self._fresh(department) or await self._load(department)
         if not held[0]:
             return [configured]
         return [
