@@ -28,7 +28,13 @@ from gateway.security.keys import Principal, authenticate
 from gateway.store.tables import Birth
 
 
-def get_runtime(request: Request) -> Runtime:
+# The dependencies are `async def` even where they await nothing: FastAPI runs a
+# plain `def` dependency in its thread pool, a thread hop on every request.
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -62,7 +68,9 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 BIRTH_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def birth_id_path(birth_id: Annotated[str, Path(description="The birth's id (32 hex).")]) -> str:
+async def birth_id_path(
+    birth_id: Annotated[str, Path(description="The birth's id (32 hex).")],
+) -> str:
     """Birth ids are uuid4 hex; anything else is unknown (`404`, as for a birth
     the caller may not see) and never reaches the store."""
     if not BIRTH_ID.match(birth_id):
@@ -163,7 +171,7 @@ async def read_json(
     number of values."""
     require_media_type(request, media_types)
     body = await read_body(request, limit)
-    settings = get_runtime(request).settings
+    settings = runtime_of(request).settings
     return parse_json(body, max_depth=settings.max_body_depth, max_items=settings.max_body_items)
 
 
