@@ -3,11 +3,15 @@ effects once)."""
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.tables import InboxRow
+
+_INBOX = cast(Table, InboxRow.__table__)
 
 
 async def claim_many(
@@ -19,10 +23,11 @@ async def claim_many(
     if not rows:
         return set()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # Parameters, not values in the statement: compiled once, then cached.
     claimed = await session.execute(
-        dialect.insert(InboxRow)
-        .values([{"consumer": c, "message_id": m, "received_at": now} for c, m in rows])
+        dialect.insert(_INBOX)
         .on_conflict_do_nothing()
-        .returning(InboxRow.consumer, InboxRow.message_id)
+        .returning(_INBOX.c.consumer, _INBOX.c.message_id),
+        [{"consumer": c, "message_id": m, "received_at": now} for c, m in rows],
     )
     return {(row.consumer, row.message_id) for row in claimed}
