@@ -88,9 +88,6 @@ class Relay:
         """Mark the last round's rows and lease up to `limit` of the oldest rows
         nobody holds, in one transaction."""
         now = self.clock.now()
-        pending = claimable(now, limit)
-        if not self.db.is_sqlite:
-            pending = pending.with_for_update(skip_locked=True)
         marks: list[tuple[list[int], dict[str, Any]]] = [
             (self._published, {"published_at": now}),
             (self._released, {}),
@@ -106,6 +103,9 @@ class Relay:
                         .execution_options(synchronize_session=False)
                     )
             if limit:
+                pending = claimable(now, limit)
+                if not self.db.is_sqlite:
+                    pending = pending.with_for_update(skip_locked=True)
                 rows = (
                     await session.execute(
                         update(OutboxRow)
