@@ -11,31 +11,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, case, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.tables import Birth, BirthVersion, HistoryRow, InboxRow, OutboxRow, StepRow
 
-# Inserted as tables, not entities: one executemany a table whatever columns are
-# None (the ORM's bulk insert splits the rows by which columns it may leave out).
-_STEPS, _HISTORY, _OUTBOX = (cast(Table, row.__table__) for row in (StepRow, HistoryRow, OutboxRow))
+# Rows are inserted into tables, not as entities, by statements made once: no
+# ORM bulk-insert step, a cache key computed once, and one executemany a table
+# whatever columns are None (the ORM splits rows by the columns it may leave out).
+_INSERT_BIRTH, _INSERT_VERSION, _INSERT_STEPS, _INSERT_HISTORY, _INSERT_OUTBOX = (
+    insert(cast(Table, row.__table__))
+    for row in (Birth, BirthVersion, StepRow, HistoryRow, OutboxRow)
+)
 
 
 class ConcurrentUpdateError(Exception):
     """Another writer changed the birth first: reload and decide again."""
-
-
-# The columns of a birth that a change reads (not the hospital's keys or hashes).
-_BIRTH_COLUMNS = (
-    Birth.id,
-    Birth.status,
-    Birth.event,
-    Birth.event_version,
-    Birth.version,
-    Birth.history_seq,
-    Birth.cancel_reason,
-)
 
 
 @dataclass
@@ -60,6 +52,36 @@ class StoredStep:
 
 
 STEP_COLUMNS = tuple(StoredStep.__dataclass_fields__)
+
+# Loading births, read from the tables (no ORM), by statements made once.
+_BIRTHS, _STEPS = cast(Table, Birth.__table__), cast(Table, StepRow.__table__)
+# The columns of a birth that a change reads (not the hospital's keys or hashes).
+_BIRTH_ROW = select(
+    *(
+        _BIRTHS.c[name]
+        for name in (
+            "id",
+            "status",
+            "event",
+            "event_version",
+            "version",
+            "history_seq",
+            "cancel_reason",
+        )
+    )
+)
+_BIRTHS_BY_ID = _BIRTH_ROW.where(_BIRTHS.c.id.in_(bindparam("ids", expanding=True)))
+_BIRTHS_BY_REFERENCE = _BIRTH_ROW.where(
+    _BIRTHS.c.id.in_(
+        select(_STEPS.c.birth_id).where(
+            _STEPS.c.department == bindparam("department"),
+            _STEPS.c.department_ref == bindparam("reference"),
+        )
+    )
+)
+_STEPS_OF = select(_STEPS.c.birth_id, *(_STEPS.c[name] for name in STEP_COLUMNS)).where(
+    _STEPS.c.birth_id.in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass(frozen=True)
@@ -149,31 +171,30 @@ async def load(session: AsyncSession, birth_id: str) -> StoredBirth | None:
 
 async def load_many(session: AsyncSession, birth_ids: Iterable[str]) -> dict[str, StoredBirth]:
     """Several births with their steps: two statements, whatever their number."""
-    return await _load_where(session, Birth.id.in_(sorted(set(birth_ids))))
+    return await _load(session, _BIRTHS_BY_ID, {"ids": sorted(set(birth_ids))})
 
 
 async def load_by_reference(
     session: AsyncSession, department: str, reference: str
 ) -> tuple[StoredBirth, str] | None:
     """The birth and step that a department knows by `reference`: two statements."""
-    held = select(StepRow.birth_id).where(
-        StepRow.department == department, StepRow.department_ref == reference
+    found = await _load(
+        session, _BIRTHS_BY_REFERENCE, {"department": department, "reference": reference}
     )
-    for birth in (await _load_where(session, Birth.id.in_(held))).values():
+    for birth in found.values():
         for step in birth.steps:
             if (step.department, step.department_ref) == (department, reference):
                 return birth, step.step
     return None
 
 
-async def _load_where(session: AsyncSession, which: ColumnElement[bool]) -> dict[str, StoredBirth]:
-    births = (await session.execute(select(*_BIRTH_COLUMNS).where(which))).all()
-    columns = [getattr(StepRow, name) for name in STEP_COLUMNS]
+async def _load(
+    session: AsyncSession, births_where: Select[Any], params: dict[str, Any]
+) -> dict[str, StoredBirth]:
+    births = (await session.execute(births_where, params)).all()
     steps: dict[str, list[StoredStep]] = {birth.id: [] for birth in births}
     if births:
-        rows = await session.execute(
-            select(StepRow.birth_id, *columns).where(StepRow.birth_id.in_(list(steps)))
-        )
+        rows = await session.execute(_STEPS_OF, {"ids": list(steps)})
         for row in rows:
             steps[row.birth_id].append(StoredStep(**{n: getattr(row, n) for n in STEP_COLUMNS}))
     found: dict[str, StoredBirth] = {}
@@ -214,33 +235,35 @@ async def insert_birth(session: AsyncSession, birth: NewBirth, change: Change) -
     first event version, its steps, history and outbox, one statement each."""
     now = change.now
     await session.execute(
-        insert(Birth).values(
-            id=birth.id,
-            hospital_code=birth.hospital_code,
-            hospital_record_id=birth.hospital_record_id,
-            tracking_code=birth.tracking_code,
-            born_at=birth.born_at,
-            status=change.status,
-            event=birth.event,
-            body_hash=birth.body_hash,
-            event_version=1,
-            mother_hash=birth.mother_hash,
-            duplicate_key=birth.duplicate_key,
-            version=1,
-            history_seq=len(change.history),
-            cancel_reason=change.cancel_reason,
-            created_at=now,
-            updated_at=now,
-        )
+        _INSERT_BIRTH,
+        {
+            "id": birth.id,
+            "hospital_code": birth.hospital_code,
+            "hospital_record_id": birth.hospital_record_id,
+            "tracking_code": birth.tracking_code,
+            "born_at": birth.born_at,
+            "status": change.status,
+            "event": birth.event,
+            "body_hash": birth.body_hash,
+            "event_version": 1,
+            "mother_hash": birth.mother_hash,
+            "duplicate_key": birth.duplicate_key,
+            "version": 1,
+            "history_seq": len(change.history),
+            "cancel_reason": change.cancel_reason,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     await session.execute(
-        insert(BirthVersion).values(
-            birth_id=birth.id,
-            event_version=1,
-            event=birth.event,
-            actor=change.actor,
-            created_at=now,
-        )
+        _INSERT_VERSION,
+        {
+            "birth_id": birth.id,
+            "event_version": 1,
+            "event": birth.event,
+            "actor": change.actor,
+            "created_at": now,
+        },
     )
     await _write_rows(session, [change])
 
@@ -340,7 +363,7 @@ async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
         for step in c.added
     ]
     if added:
-        await session.execute(insert(_STEPS), added)
+        await session.execute(_INSERT_STEPS, added)
     changed = [
         {"birth_id": c.birth_id, "updated_at": c.now, **_columns(step)}
         for c in changes
@@ -365,7 +388,7 @@ async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
         for i, line in enumerate(c.history, start=1)
     ]
     if history:
-        await session.execute(insert(_HISTORY), history)
+        await session.execute(_INSERT_HISTORY, history)
     outbox = [
         {
             "message_id": m.message_id,
@@ -378,7 +401,7 @@ async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
         for m in c.outbox
     ]
     if outbox:
-        await session.execute(insert(_OUTBOX), outbox)
+        await session.execute(_INSERT_OUTBOX, outbox)
 
 
 def _columns(step: StoredStep) -> dict[str, Any]:
