@@ -12,6 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.store.tables import InboxRow
 
 _INBOX = cast(Table, InboxRow.__table__)
+# Made once, rows sent as parameters: compiled once and cached (one
+# insertmanyvalues statement), not compiled again for every batch.
+_CLAIM = {
+    name: dialect.insert(_INBOX)
+    .on_conflict_do_nothing()
+    .returning(_INBOX.c.consumer, _INBOX.c.message_id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 async def claim_many(
@@ -22,12 +30,8 @@ async def claim_many(
     rows = list(dict.fromkeys(keys))
     if not rows:
         return set()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    # Parameters, not values in the statement: compiled once, then cached.
     claimed = await session.execute(
-        dialect.insert(_INBOX)
-        .on_conflict_do_nothing()
-        .returning(_INBOX.c.consumer, _INBOX.c.message_id),
+        _CLAIM[session.get_bind().dialect.name],
         [{"consumer": c, "message_id": m, "received_at": now} for c, m in rows],
     )
     return {(row.consumer, row.message_id) for row in claimed}
