@@ -15,14 +15,17 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.tables import ApiKey
 
 Role = Literal["hospital", "operator"]
+# Asked on every request: a statement made once, its row read without the ORM.
+_KEYS = cast(Table, ApiKey.__table__)
+_BY_PREFIX = select(_KEYS).where(_KEYS.c.prefix == bindparam("prefix"))
 
 
 class UnknownKeyError(LookupError):
@@ -105,7 +108,7 @@ async def authenticate(
     parts = key.split("_")
     if len(parts) < 3 or parts[0] != "bl" or len(parts[1]) > 16:
         return None
-    row = await session.get(ApiKey, parts[1])
+    row = (await session.execute(_BY_PREFIX, {"prefix": parts[1]})).first()
     if row is None or row.revoked_at is not None:
         return None
     if now is not None and row.expires_at is not None and row.expires_at <= now:
