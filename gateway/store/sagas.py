@@ -79,6 +79,15 @@ _BIRTHS_BY_REFERENCE = _BIRTH_ROW.where(
         )
     )
 )
+# A step's row changes in all but its key, department and idempotency key.
+_STEP_CHANGES = tuple(
+    name for name in STEP_COLUMNS if name not in ("step", "department", "idempotency_key")
+)
+_UPDATE_STEP = (
+    update(_STEPS)
+    .where(_STEPS.c.birth_id == bindparam("key_birth"), _STEPS.c.step == bindparam("key_step"))
+    .values({name: bindparam(name) for name in (*_STEP_CHANGES, "updated_at")})
+)
 _STEPS_OF = select(_STEPS.c.birth_id, *(_STEPS.c[name] for name in STEP_COLUMNS)).where(
     _STEPS.c.birth_id.in_(bindparam("ids", expanding=True))
 )
@@ -365,14 +374,13 @@ async def _write_rows(session: AsyncSession, changes: list[Change]) -> None:
     if added:
         await session.execute(_INSERT_STEPS, added)
     changed = [
-        {"birth_id": c.birth_id, "updated_at": c.now, **_columns(step)}
+        {"key_birth": c.birth_id, "key_step": step.step, "updated_at": c.now}
+        | {name: getattr(step, name) for name in _STEP_CHANGES}
         for c in changes
         for step in c.steps
     ]
-    for row in changed:
-        del row["idempotency_key"], row["department"]
     if changed:  # one executemany by primary key
-        await session.execute(update(StepRow), changed)
+        await session.execute(_UPDATE_STEP, changed)
     history = [
         {
             "birth_id": c.birth_id,
