@@ -37,6 +37,7 @@ from adapters.social_security_card.handler import SocialSecurityCardAdapter
 from adapters.vaccination_record.client import VaccinationClient
 from adapters.vaccination_record.handler import VaccinationAdapter
 from bus.base import Transport
+from contracts import regions
 from contracts.catalogue import builtin_registry
 from contracts.registry import Registry
 
@@ -141,6 +142,7 @@ class AdapterRuntime:
         """Create the HTTP clients and subscribe one worker per department."""
         if self.workers:
             return
+        regions.load_table()
         try:
             for department in self.departments:
                 http = department_http_client(

@@ -13,6 +13,7 @@ import structlog
 from bus.base import ManagedTransport
 from bus.factory import make_transport
 from bus.topology import NOTIFIER_QUEUE, Topology
+from contracts import regions
 from contracts.profile import Profile
 from contracts.registry import Registry, RuleContext
 from contracts.sealing import Keyring
@@ -112,6 +113,7 @@ class Runtime:
         if self._started:
             return
         self._started = True
+        regions.load_table()
         if migrate_db:
             await when_store_answers(
                 lambda: migrate(self.db), within_s=self.settings.startup_wait_s
