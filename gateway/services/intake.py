@@ -104,16 +104,6 @@ async def accept(
     return found or Intake("created", saga.birth_id, birth.tracking_code, saga.status.value)
 
 
-async def _find(session: AsyncSession, event: BirthEvent) -> Birth | None:
-    found: Birth | None = await session.scalar(
-        select(Birth).where(
-            Birth.hospital_code == event.hospital.code,
-            Birth.hospital_record_id == event.hospital_record_id,
-        )
-    )
-    return found
-
-
 async def _look(
     session: AsyncSession, event: BirthEvent, mother: str | None
 ) -> tuple[Birth | None, Birth | None]:

@@ -17,14 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.store.tables import Birth, BirthVersion, HistoryRow, InboxRow, OutboxRow, StepRow
 
-# Rows are inserted into tables, not as entities, by statements made once: no
-# ORM bulk-insert step, a cache key computed once, and one executemany a table
-# whatever columns are None (the ORM splits rows by the columns it may leave out).
-_INSERT_BIRTH, _INSERT_VERSION, _INSERT_STEPS, _INSERT_HISTORY, _INSERT_OUTBOX = (
-    insert(cast(Table, row.__table__))
-    for row in (Birth, BirthVersion, StepRow, HistoryRow, OutboxRow)
-)
-
 
 class ConcurrentUpdateError(Exception):
     """Another writer changed the birth first: reload and decide again."""
@@ -53,8 +45,16 @@ class StoredStep:
 
 STEP_COLUMNS = tuple(StoredStep.__dataclass_fields__)
 
-# Loading births, read from the tables (no ORM), by statements made once.
-_BIRTHS, _STEPS = cast(Table, Birth.__table__), cast(Table, StepRow.__table__)
+# The hot statements work on the tables, not the entities, and are made once:
+# no ORM layer, each cache key computed once. Rows go in as parameters, one
+# executemany a table whatever columns are None (the ORM's bulk insert splits
+# rows by the columns it may leave out).
+_BIRTHS, _VERSIONS, _STEPS, _HISTORY, _OUTBOX = (
+    cast(Table, row.__table__) for row in (Birth, BirthVersion, StepRow, HistoryRow, OutboxRow)
+)
+_INSERT_BIRTH, _INSERT_VERSION, _INSERT_STEPS, _INSERT_HISTORY, _INSERT_OUTBOX = (
+    insert(table) for table in (_BIRTHS, _VERSIONS, _STEPS, _HISTORY, _OUTBOX)
+)
 # The columns of a birth that a change reads (not the hospital's keys or hashes).
 _BIRTH_ROW = select(
     *(
