@@ -1,16 +1,20 @@
 """Forged, stale and replayed callbacks change nothing; a valid one completes the
 step once. Department callback secrets rotate with a grace period."""
 
+import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from birthlink.samples import birth_event, resident_id
 from contracts.registry import CST
-from gateway.security.callbacks import list_secrets, revoke_secret, rotate_secret
+from gateway.security.callbacks import SecretCache, list_secrets, revoke_secret, rotate_secret
 from tests.security.signing import signed
 from tests.support.gateway import running_gateway
 from tests.support.servers import wait_for
@@ -183,3 +187,23 @@ async def test_a_rotated_callback_secret_and_its_predecessor_both_verify_until_t
             await revoke_secret(session, active.id, now=gw.runtime.clock.now())
         assert await status(newer) == 401
         assert await status(MPS_SECRET) == 401  # revoking the last one does not revive settings
+
+
+async def test_callbacks_arriving_together_wait_for_one_load_of_the_secrets(
+    tmp_path: Path,
+) -> None:
+    async with running_gateway(tmp_path, ()) as gw:
+        loads = 0
+
+        @asynccontextmanager
+        async def counted() -> AsyncIterator[AsyncSession]:
+            nonlocal loads
+            loads += 1
+            async with gw.runtime.db.read() as session:
+                yield session
+
+        cache = SecretCache(counted, ttl_s=60)
+        now = gw.runtime.clock.now()
+        valid = await asyncio.gather(*(cache.valid("mps", MPS_SECRET, now=now) for _ in range(10)))
+        assert valid == [[MPS_SECRET]] * 10
+        assert loads == 1
