@@ -126,6 +126,7 @@ def gateway(host: Host = "127.0.0.1", port: Annotated[int, typer.Option()] = 800
         port=port,
         log_config=None,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.http_keep_alive_s,
         proxy_headers=False,
     )
 
@@ -220,8 +221,15 @@ def sandbox(
     from sandbox.app import create_sandbox
     from sandbox.settings import SandboxSettings
 
-    departments = create_sandbox(SandboxSettings(gateway_url=gateway_url))
-    uvicorn.run(departments.app, host=host, port=port, log_config=None)
+    settings = SandboxSettings(gateway_url=gateway_url)
+    departments = create_sandbox(settings)
+    uvicorn.run(
+        departments.app,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_keep_alive=settings.keep_alive_s,
+    )
 
 
 @app.command()

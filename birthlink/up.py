@@ -132,6 +132,7 @@ def assemble(settings: GatewaySettings, host: str, port: int) -> tuple[Runtime, 
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,  # the tracking page's event streams never end by themselves
+        timeout_keep_alive=settings.http_keep_alive_s,
         proxy_headers=False,  # X-Forwarded-For only from BIRTHLINK_TRUSTED_PROXIES (the app's)
     )
     return runtime, uvicorn.Server(config)

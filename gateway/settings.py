@@ -61,6 +61,11 @@ class GatewaySettings(BaseSettings):
     # Sealing of messages on the bus (bus.sealed), the same ring as the adapters'.
     bus_keys: SecretStr = SecretStr(DEV_BUS_KEYS)
 
+    # An idle HTTP connection is kept open this long: longer than the idle timeouts
+    # of clients and load balancers (httpx 5 s, most load balancers 60 s), so that
+    # the server never closes a connection at the moment a client reuses it (the
+    # client then sees a reset POST). uvicorn's own default is 5 s.
+    http_keep_alive_s: int = Field(default=75, ge=1)
     max_body_bytes: int = 64 * 1024
     max_body_depth: int = 16  # nesting of JSON objects and arrays in a request body
     max_body_items: int = 2000  # values (object members and array items) in a request body

@@ -47,8 +47,16 @@ def url_of(sock: socket.socket) -> str:
 async def serve(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
     """Serve `app` on `sock` until the block ends; yield its base URL."""
     # Open event streams (the tracking page) would hold a graceful shutdown.
+    # Keep-alive longer than the clients' (httpx: 5 s), as the gateway and the
+    # sandbox do: a server closing an idle connection as a client reuses it resets
+    # that request.
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=75,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
