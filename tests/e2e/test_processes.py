@@ -96,40 +96,42 @@ async def test_three_orchestrators_two_gateways_and_two_of_each_adapter_share_30
         gateways = [
             httpx.AsyncClient(base_url=url, headers=key, timeout=30) for url in deploy.gateway_urls
         ]
-        gate = asyncio.Semaphore(20)
+        try:
+            gate = asyncio.Semaphore(20)
 
-        async def post(n: int) -> str:
-            async with gate:
-                response = await gateways[n % 2].post("/v1/births", json=birth_event(rng))
-            assert response.status_code == 202, response.text
-            return str(response.json()["birth_id"])
+            async def post(n: int) -> str:
+                async with gate:
+                    response = await gateways[n % 2].post("/v1/births", json=birth_event(rng))
+                assert response.status_code == 202, response.text
+                return str(response.json()["birth_id"])
 
-        rng = random.Random(13)
-        ids = await asyncio.gather(*(post(n) for n in range(births)))
+            rng = random.Random(13)
+            ids = await asyncio.gather(*(post(n) for n in range(births)))
 
-        async def completed() -> int:
-            done, cursor = 0, None
-            while True:
-                page = (
-                    await gateways[0].get(
-                        "/v1/births",
-                        params={
-                            "status": "completed",
-                            "limit": 200,
-                            **({"cursor": cursor} if cursor else {}),
-                        },
-                    )
-                ).json()
-                done += len(page["births"])
-                if not (cursor := page["next_cursor"]):
-                    return done
+            async def completed() -> int:
+                done, cursor = 0, None
+                while True:
+                    page = (
+                        await gateways[0].get(
+                            "/v1/births",
+                            params={
+                                "status": "completed",
+                                "limit": 200,
+                                **({"cursor": cursor} if cursor else {}),
+                            },
+                        )
+                    ).json()
+                    done += len(page["births"])
+                    if not (cursor := page["next_cursor"]):
+                        return done
 
-        async def all_completed() -> bool:
-            return await completed() == births
+            async def all_completed() -> bool:
+                return await completed() == births
 
-        await wait_for(all_completed, within=240, interval=1, what=f"{births} births completed")
-        for client in gateways:
-            await client.aclose()
+            await wait_for(all_completed, within=240, interval=1, what=f"{births} births completed")
+        finally:  # however the block ends: no socket left open for a later test
+            for client in gateways:
+                await client.aclose()
         await assert_one_record_per_birth(deploy.sandbox_url, ids)
         async with httpx.AsyncClient() as http:
             scraped = {
