@@ -3,7 +3,7 @@ process's entry point and passed down; never read at import time."""
 
 import ipaddress
 from datetime import timedelta
-from functools import cached_property
+from functools import lru_cache
 from typing import Any
 
 from limits import parse_many
@@ -30,6 +30,12 @@ def database_url(value: str) -> str:
     if scheme == "sqlite":
         return f"sqlite+aiosqlite://{rest}"
     return value
+
+
+@lru_cache(maxsize=8)
+def _topology(partitions: int) -> Topology:
+    """Made once per partition count: asked once per due birth per sweep."""
+    return Topology(partitions=partitions)
 
 
 class GatewaySettings(BaseSettings):
@@ -174,17 +180,13 @@ class GatewaySettings(BaseSettings):
             )
         return self
 
-    @cached_property
-    def _topology(self) -> Topology:
-        return Topology(partitions=self.result_partitions)
-
     def result_queues(self) -> tuple[str, ...]:
         """The queues of results, one per partition (unprefixed)."""
-        return self._topology.orchestrator_queues
+        return _topology(self.result_partitions).orchestrator_queues
 
     def owns_birth(self, birth_id: str) -> bool:
         """Whether this orchestrator takes `birth_id`'s partition at once."""
-        return self.owns_partition(self._topology.partition(birth_id))
+        return self.owns_partition(_topology(self.result_partitions).partition(birth_id))
 
     def owns_partition(self, partition: int) -> bool:
         """Whether this orchestrator takes `partition` at once (not as a standby)."""
