@@ -20,6 +20,7 @@ from gateway.api.deps import (
     RuntimeDep,
     read_json,
     visible_birth,
+    visible_birth_in,
 )
 from gateway.api.fhir import fhir_response, is_fhir, post_fhir_birth, wants_fhir
 from gateway.api.problems import ProblemError, invalid_event
@@ -180,8 +181,8 @@ async def get_birth(
 ) -> Any:
     """The birth: status, each step, versions; with `Accept: application/fhir+json`, a
     searchset Bundle of one FHIR Task per step (docs/fhir.md)."""
-    birth = await visible_birth(runtime, principal, birth_id)
     async with runtime.db.read() as session:
+        birth = await visible_birth_in(session, principal, birth_id)
         view = await birth_view(session, runtime.registry, birth)
     if wants_fhir(request):
         return fhir_response(task_bundle(view, runtime.registry))

@@ -21,6 +21,7 @@ from fastapi import Depends, Header, Path, Request
 from limits import parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
@@ -214,7 +215,12 @@ IntakeLimitDep = Annotated[None, Depends(limit_intake)]
 async def visible_birth(runtime: Runtime, principal: Principal, birth_id: str) -> Birth:
     """The birth if this caller may see it; 404 otherwise (no hint that it exists)."""
     async with runtime.db.read() as session:
-        birth = await session.get(Birth, birth_id)
+        return await visible_birth_in(session, principal, birth_id)
+
+
+async def visible_birth_in(session: AsyncSession, principal: Principal, birth_id: str) -> Birth:
+    """`visible_birth` in a read that goes on (what it shows then agrees with it)."""
+    birth = await session.get(Birth, birth_id)
     if birth is None or (
         principal.role == "hospital" and birth.hospital_code != principal.hospital_code
     ):

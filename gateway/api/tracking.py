@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.deps import RuntimeDep
 from gateway.api.problems import ProblemError
-from gateway.bootstrap import Runtime
 from gateway.services.parents import Decision, decide_benefit
 from gateway.settings import GatewaySettings
 from gateway.store.tables import Birth
@@ -57,7 +57,8 @@ def _client(request: Request) -> str:
     )
 
 
-async def _look_up(request: Request, runtime: Runtime, code: str, given: str | None) -> Birth:
+async def _look_up(request: Request, session: AsyncSession, code: str, given: str | None) -> Birth:
+    """The birth of `code` if `given` verifies it, read in `session`."""
     wrong_tries: WrongTries = request.app.state.wrong_tries
     client = _client(request)
     wait = await wrong_tries.retry_after(client, code)
@@ -68,8 +69,7 @@ async def _look_up(request: Request, runtime: Runtime, code: str, given: str | N
             f"Try again in {wait} seconds.",
             headers={"Retry-After": str(wait), **NO_STORE},
         )
-    async with runtime.db.read() as session:
-        birth = await find_birth(session, code, given or "")
+    birth = await find_birth(session, code, given or "")
     if birth is None:
         await wrong_tries.count(client, code)
         raise ProblemError(404, NOT_FOUND, headers=NO_STORE)
@@ -91,8 +91,8 @@ async def track(
 ) -> dict[str, Any]:
     """Each step's state in words, time and documents, and what to do next."""
     response.headers.update(NO_STORE)
-    birth = await _look_up(request, runtime, tracking_code, x_verification)
-    async with runtime.db.read() as session:
+    async with runtime.db.read() as session:  # the birth and its steps at one moment
+        birth = await _look_up(request, session, tracking_code, x_verification)
         return await load_view(
             session, birth, runtime.registry, runtime.clock.now(), runtime.settings.deadline_near
         )
@@ -127,7 +127,8 @@ async def confirm(
     """Confirm a benefit (it is sent to its department) or decline it (`skipped`),
     with the same verification as viewing."""
     response.headers.update(NO_STORE)
-    birth = await _look_up(request, runtime, tracking_code, x_verification)
+    async with runtime.db.read() as session:
+        birth = await _look_up(request, session, tracking_code, x_verification)
     decided = await decide_benefit(runtime.uow, birth.id, step, body.decision)
     if decided is None or decided.state is None:
         raise ProblemError(404, "No such step", headers=NO_STORE)
@@ -160,7 +161,8 @@ async def track_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-sent events: the view now, then one `update` event per change."""
-    birth = await _look_up(request, runtime, tracking_code, x_verification)
+    async with runtime.db.read() as session:
+        birth = await _look_up(request, session, tracking_code, x_verification)
     stream = updates(
         runtime.db,
         runtime.clock,

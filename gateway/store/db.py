@@ -91,7 +91,13 @@ class Database:
             self.writer = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
             )
-            self.reader = self.writer
+            # Reads see one moment of the store: a birth's row and its steps read
+            # by two statements agree even when a change commits between them
+            # (READ COMMITTED gives each statement its own snapshot). Set at BEGIN
+            # by the driver: no extra round trip.
+            self.reader = self.writer.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
         self._after_write: list[Callable[[], None]] = []
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
@@ -113,7 +119,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reading; nothing it does is committed."""
+        """A session for reading, in one snapshot of the store (a read-only
+        transaction on PostgreSQL); nothing it does is committed."""
         async with self._read_sessions() as session, session.begin():
             yield session
 
@@ -124,5 +131,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.writer.dispose()
-        if self.reader is not self.writer:
+        if self.is_sqlite:  # on PostgreSQL both share the writer's pool
             await self.reader.dispose()
