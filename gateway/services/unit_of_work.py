@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bus.topology import COMMANDS_EXCHANGE, NOTIFICATIONS_EXCHANGE
@@ -25,6 +26,7 @@ from gateway.saga.machine import Policy, Saga, StepView
 from gateway.saga.messages import outgoing
 from gateway.saga.plan import Plan
 from gateway.security import privacy
+from gateway.services.grouped import Grouped
 from gateway.store import sagas
 from gateway.store.db import Database
 from gateway.store.inbox import claim_many
@@ -34,6 +36,7 @@ log = structlog.get_logger()
 T = TypeVar("T")
 Decide = Callable[[Saga, datetime], T]
 CONFLICT_RETRIES = 8
+ADD_BATCH = 50  # births accepted together in one transaction, at most
 EXCHANGES = {"commands": COMMANDS_EXCHANGE, "notifications": NOTIFICATIONS_EXCHANGE}
 # What a step row and the saga's view of the step both hold, under the same names.
 SHARED = tuple(
@@ -61,6 +64,22 @@ class Item(Generic[T]):
     inbox: tuple[str, str] | None = None
 
 
+@dataclass(frozen=True)
+class _Adding:
+    """A birth to add (`UnitOfWork.add`)."""
+
+    saga: Saga
+    birth: sagas.NewBirth
+    actor: str
+    unless: Callable[[AsyncSession], Awaitable[Any]] | None
+
+
+def _unsaved(adding: _Adding) -> sagas.StoredBirth:
+    """The birth as if stored before its first change (version 0)."""
+    birth = adding.birth
+    return sagas.StoredBirth(birth.id, adding.saga.status.value, birth.event, 1, 0, 0, None, [], {})
+
+
 class UnitOfWork:
     """Loads, decides, saves and commits one birth, or a batch of births, at a time."""
 
@@ -77,6 +96,7 @@ class UnitOfWork:
         self.db, self.plan, self.policy, self.clock = db, plan, policy, clock
         self._lookup_key = lookup_key
         self._on_commit = on_commit
+        self._adding = Grouped(self._add_together, most=ADD_BATCH)
 
     def mother_hash(self, event: BirthEvent) -> str:
         return privacy.mother_hash(self._lookup_key, event)
@@ -186,16 +206,30 @@ class UnitOfWork:
         """Store a birth just accepted, its steps in their first state, its history
         and its first commands, in one transaction (IntegrityError: it raced).
         `unless` looks first in the same transaction: what it finds is returned
-        and nothing is stored."""
+        and nothing is stored. Births added while another batch commits go in
+        one transaction together (group commit)."""
+        return cast(T | None, await self._adding(_Adding(saga, birth, actor, unless)))
+
+    async def _add_together(self, batch: list["_Adding"]) -> list[Any]:
+        try:
+            return await self._add_all(batch)
+        except IntegrityError as exc:
+            if len(batch) == 1:
+                return [exc]
+        # One of them raced another post: each alone, so that only it hears so.
+        log.debug("saga.add.raced", births=len(batch))
+        return [outcome for one in batch for outcome in await self._add_together([one])]
+
+    async def _add_all(self, batch: list["_Adding"]) -> list[Any]:
         now = self.clock.now()
-        new = sagas.StoredBirth(birth.id, saga.status.value, birth.event, 1, 0, 0, None, [], {})
-        change = self._change_of(saga, new, actor, now)
+        changes = [self._change_of(a.saga, _unsaved(a), a.actor, now) for a in batch]
         async with self.db.write() as session:
-            if unless is not None and (found := await unless(session)) is not None:
-                return found
-            await sagas.insert_birth(session, birth, change)
-        self._committed(saga, change, now)
-        return None
+            found = [await a.unless(session) if a.unless else None for a in batch]
+            new = [(a, c) for a, c, f in zip(batch, changes, found, strict=True) if f is None]
+            await sagas.insert_births(session, [(a.birth, c) for a, c in new])
+        for adding, change in new:
+            self._committed(adding.saga, change, now)
+        return found
 
     def saga_of(self, stored: sagas.StoredBirth) -> Saga:
         """The saga of a stored birth. Steps declared since it was accepted are

@@ -6,7 +6,7 @@ The store only persists: it knows its tables and the contracts, never the saga
 machine, the bus or settings (the unit of work maps between them).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -239,42 +239,50 @@ async def _versions_in_use(
     return {row.event_version: row.event for row in rows}
 
 
-async def insert_birth(session: AsyncSession, birth: NewBirth, change: Change) -> None:
-    """Add a birth just accepted as `change` leaves it (version 1): its row, its
-    first event version, its steps, history and outbox, one statement each."""
-    now = change.now
+async def insert_births(session: AsyncSession, births: Sequence[tuple[NewBirth, Change]]) -> None:
+    """Add births just accepted, each as its change leaves it (version 1): their
+    rows, first event versions, steps, history and outbox, one statement a table
+    however many births."""
+    if not births:
+        return
     await session.execute(
         _INSERT_BIRTH,
-        {
-            "id": birth.id,
-            "hospital_code": birth.hospital_code,
-            "hospital_record_id": birth.hospital_record_id,
-            "tracking_code": birth.tracking_code,
-            "born_at": birth.born_at,
-            "status": change.status,
-            "event": birth.event,
-            "body_hash": birth.body_hash,
-            "event_version": 1,
-            "mother_hash": birth.mother_hash,
-            "duplicate_key": birth.duplicate_key,
-            "version": 1,
-            "history_seq": len(change.history),
-            "cancel_reason": change.cancel_reason,
-            "created_at": now,
-            "updated_at": now,
-        },
+        [
+            {
+                "id": birth.id,
+                "hospital_code": birth.hospital_code,
+                "hospital_record_id": birth.hospital_record_id,
+                "tracking_code": birth.tracking_code,
+                "born_at": birth.born_at,
+                "status": change.status,
+                "event": birth.event,
+                "body_hash": birth.body_hash,
+                "event_version": 1,
+                "mother_hash": birth.mother_hash,
+                "duplicate_key": birth.duplicate_key,
+                "version": 1,
+                "history_seq": len(change.history),
+                "cancel_reason": change.cancel_reason,
+                "created_at": change.now,
+                "updated_at": change.now,
+            }
+            for birth, change in births
+        ],
     )
     await session.execute(
         _INSERT_VERSION,
-        {
-            "birth_id": birth.id,
-            "event_version": 1,
-            "event": birth.event,
-            "actor": change.actor,
-            "created_at": now,
-        },
+        [
+            {
+                "birth_id": birth.id,
+                "event_version": 1,
+                "event": birth.event,
+                "actor": change.actor,
+                "created_at": change.now,
+            }
+            for birth, change in births
+        ],
     )
-    await _write_rows(session, [change])
+    await _write_rows(session, [change for _, change in births])
 
 
 async def save(session: AsyncSession, change: Change) -> None:
