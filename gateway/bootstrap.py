@@ -22,6 +22,8 @@ from gateway.clock import Clock, SystemClock
 from gateway.saga.machine import Policy
 from gateway.saga.plan import Plan
 from gateway.security.callbacks import BUILTIN_READERS, CallbackReader, SecretCache
+from gateway.security.keys import Principal, authenticate
+from gateway.services.grouped import Grouped
 from gateway.services.unit_of_work import UnitOfWork
 from gateway.settings import GatewaySettings
 from gateway.store import crypto, sagas
@@ -41,6 +43,7 @@ log = structlog.get_logger()
 Role = Literal["relay", "orchestrator", "timers", "notifier", "dead_letters"]
 ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers", "notifier", "dead_letters")
 # A command was sent for these steps, or a poll of the department is planned.
+KEY_CHECK_BATCH = 100  # API keys checked by one read, at most
 IN_FLIGHT_STATES = (
     StepState.QUEUED.value,
     StepState.IN_PROGRESS.value,
@@ -87,6 +90,19 @@ class Runtime:
     companions: list[Companion] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: bool = False
+
+    def __post_init__(self) -> None:
+        # Keys asked for together share one read (it begins after they were asked).
+        self._key_checks = Grouped(self._check_keys, most=KEY_CHECK_BATCH)
+
+    async def principal(self, key: str) -> Principal | None:
+        """The hospital or operator behind an API key, read from the store now:
+        None for an unknown, wrong, revoked or expired key."""
+        return await self._key_checks(key)
+
+    async def _check_keys(self, keys: list[str]) -> list[Principal | None]:
+        async with self.db.read() as session:
+            return await authenticate(session, keys, now=self.clock.now())
 
     @property
     def registry(self) -> Registry:

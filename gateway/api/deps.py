@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.problems import ProblemError
 from gateway.bootstrap import Runtime
-from gateway.security.keys import Principal, authenticate
+from gateway.security.keys import Principal
 from gateway.store.tables import Birth
 
 
@@ -57,8 +57,7 @@ async def get_principal(
         )
     if len(key) > MAX_AUTHORIZATION or not key.isascii():
         raise ProblemError(401, "Invalid API key", headers=UNAUTHORIZED)
-    async with runtime.db.read() as session:
-        principal = await authenticate(session, key.strip(), now=runtime.clock.now())
+    principal = await runtime.principal(key.strip())
     if principal is None:
         raise ProblemError(401, "Invalid API key", headers=UNAUTHORIZED)
     return principal

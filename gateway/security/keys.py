@@ -7,15 +7,17 @@ hash is enough (no password stretching needed).
 Life of a key: `create_key`; `rotate_key` makes a successor for the same
 principal and lets the old key live on for a grace period (clients switch
 without an outage); `revoke_key` ends a key at once: every request is checked
-against the database, so the next one is refused.
+against the database, so the next one is refused (requests that arrive together
+are checked by one read, which begins after they arrived).
 """
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +27,7 @@ from gateway.store.tables import ApiKey
 Role = Literal["hospital", "operator"]
 # Asked on every request: a statement made once, its row read without the ORM.
 _KEYS = cast(Table, ApiKey.__table__)
-_BY_PREFIX = select(_KEYS).where(_KEYS.c.prefix == bindparam("prefix"))
+_BY_PREFIXES = select(_KEYS).where(_KEYS.c.prefix.in_(bindparam("prefixes", expanding=True)))
 
 
 class UnknownKeyError(LookupError):
@@ -101,14 +103,30 @@ def _new_key(
 
 
 async def authenticate(
-    session: AsyncSession, key: str, *, now: datetime | None = None
-) -> Principal | None:
-    """The principal behind a key, or None for an unknown, wrong, revoked or
-    expired one (`now` decides expiry; without it only revocation counts)."""
-    parts = key.split("_")
-    if len(parts) < 3 or parts[0] != "bl" or len(parts[1]) > 16:
-        return None
-    row = (await session.execute(_BY_PREFIX, {"prefix": parts[1]})).first()
+    session: AsyncSession, keys: Sequence[str], *, now: datetime | None = None
+) -> list[Principal | None]:
+    """The principal behind each key, or None for an unknown, wrong, revoked or
+    expired one (`now` decides expiry; without it only revocation counts): one
+    statement for them all."""
+    prefixes = {key: parts[1] for key in keys if _well_formed(parts := key.split("_"))}
+    rows = (
+        {
+            row.prefix: row
+            for row in await session.execute(
+                _BY_PREFIXES, {"prefixes": sorted(set(prefixes.values()))}
+            )
+        }
+        if prefixes
+        else {}
+    )
+    return [_principal(rows.get(prefixes.get(key, "")), key, now) for key in keys]
+
+
+def _well_formed(parts: list[str]) -> bool:
+    return len(parts) >= 3 and parts[0] == "bl" and len(parts[1]) <= 16
+
+
+def _principal(row: Any, key: str, now: datetime | None) -> Principal | None:
     if row is None or row.revoked_at is not None:
         return None
     if now is not None and row.expires_at is not None and row.expires_at <= now:

@@ -1,6 +1,7 @@
 """API keys (list, rotate with a grace period, revoke), bounded bodies, validated
 paths, and the per-key limit on intake, through the gateway's HTTP API."""
 
+import asyncio
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -55,6 +56,33 @@ async def test_a_revoked_key_gets_401_on_its_next_request(tmp_path: Path) -> Non
         async with gw.runtime.db.write() as session:
             with pytest.raises(UnknownKeyError):
                 await revoke_key(session, prefix_of(gw.keys[HOSPITAL]), now=gw.runtime.clock.now())
+
+
+async def test_requests_arriving_together_are_each_answered_for_their_own_key(
+    tmp_path: Path,
+) -> None:
+    """Keys asked for at the same moment are checked by one read: each request
+    still gets the answer of its own key."""
+    async with running_gateway(tmp_path, (HOSPITAL, "OTHER")) as gw:
+        posted = await gw.client.post(
+            "/v1/births", json=birth_event(random.Random(3)), headers=gw.auth(HOSPITAL)
+        )
+        birth = posted.json()["links"]["self"]
+        async with gw.runtime.db.write() as session:
+            await revoke_key(session, prefix_of(gw.keys["OTHER"]), now=gw.runtime.clock.now())
+        hospital, operator = gw.keys[HOSPITAL], gw.keys["operator"]
+        keys = {
+            hospital: 200,
+            operator: 200,
+            gw.keys["OTHER"]: 401,  # revoked
+            f"{hospital[:-4]}AAAA": 401,  # the right prefix, a wrong secret
+            "bl_nosuchprefix_secret": 401,
+            "not-a-key": 401,
+        }
+        answers = await asyncio.gather(
+            *(gw.client.get(birth, headers={"Authorization": f"Bearer {k}"}) for k in keys)
+        )
+        assert [a.status_code for a in answers] == list(keys.values())
 
 
 async def test_a_rotated_key_works_beside_its_successor_until_the_grace_period_ends(
