@@ -109,16 +109,10 @@ async def authenticate(
     expired one (`now` decides expiry; without it only revocation counts): one
     statement for them all."""
     prefixes = {key: parts[1] for key in keys if _well_formed(parts := key.split("_"))}
-    rows = (
-        {
-            row.prefix: row
-            for row in await session.execute(
-                _BY_PREFIXES, {"prefixes": sorted(set(prefixes.values()))}
-            )
-        }
-        if prefixes
-        else {}
-    )
+    rows: dict[str, Any] = {}
+    if prefixes:
+        found = await session.execute(_BY_PREFIXES, {"prefixes": sorted(set(prefixes.values()))})
+        rows = {row.prefix: row for row in found}
     return [_principal(rows.get(prefixes.get(key, "")), key, now) for key in keys]
 
 

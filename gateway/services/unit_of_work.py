@@ -210,7 +210,7 @@ class UnitOfWork:
         one transaction together (group commit)."""
         return cast(T | None, await self._adding(_Adding(saga, birth, actor, unless)))
 
-    async def _add_together(self, batch: list["_Adding"]) -> list[Any]:
+    async def _add_together(self, batch: list[_Adding]) -> list[Any]:
         try:
             return await self._add_all(batch)
         except IntegrityError as exc:
@@ -220,7 +220,7 @@ class UnitOfWork:
         log.debug("saga.add.raced", births=len(batch))
         return [outcome for one in batch for outcome in await self._add_together([one])]
 
-    async def _add_all(self, batch: list["_Adding"]) -> list[Any]:
+    async def _add_all(self, batch: list[_Adding]) -> list[Any]:
         now = self.clock.now()
         changes = [self._change_of(a.saga, _unsaved(a), a.actor, now) for a in batch]
         async with self.db.write() as session:
