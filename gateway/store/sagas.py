@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, case, insert, or_, select, update
+from sqlalchemy import Select, Table, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,27 +55,24 @@ _BIRTHS, _VERSIONS, _STEPS, _HISTORY, _OUTBOX = (
 _INSERT_BIRTH, _INSERT_VERSION, _INSERT_STEPS, _INSERT_HISTORY, _INSERT_OUTBOX = (
     insert(table) for table in (_BIRTHS, _VERSIONS, _STEPS, _HISTORY, _OUTBOX)
 )
-# The columns of a birth that a change reads (not the hospital's keys or hashes).
-_BIRTH_ROW = select(
+# A birth and its steps in one statement: a row a step, the birth's columns
+# beside each, its event (the one large, sealed column) on its first row only.
+_FIRST_ROW = func.row_number().over(partition_by=_BIRTHS.c.id, order_by=_STEPS.c.step) == 1
+BIRTH_AND_STEPS = select(
     *(
         _BIRTHS.c[name]
-        for name in (
-            "id",
-            "status",
-            "event",
-            "event_version",
-            "version",
-            "history_seq",
-            "cancel_reason",
-        )
-    )
-)
-_BIRTHS_BY_ID = _BIRTH_ROW.where(_BIRTHS.c.id.in_(bindparam("ids", expanding=True)))
-_BIRTHS_BY_REFERENCE = _BIRTH_ROW.where(
+        for name in ("id", "status", "event_version", "version", "history_seq", "cancel_reason")
+    ),
+    case((_FIRST_ROW, _BIRTHS.c.event)).label("event"),
+    *(_STEPS.c[name] for name in STEP_COLUMNS),
+).outerjoin_from(_BIRTHS, _STEPS, _STEPS.c.birth_id == _BIRTHS.c.id)
+LOAD_BY_ID = BIRTH_AND_STEPS.where(_BIRTHS.c.id.in_(bindparam("ids", expanding=True)))
+_REFERENCED = _STEPS.alias("referenced")
+LOAD_BY_REFERENCE = BIRTH_AND_STEPS.where(
     _BIRTHS.c.id.in_(
-        select(_STEPS.c.birth_id).where(
-            _STEPS.c.department == bindparam("department"),
-            _STEPS.c.department_ref == bindparam("reference"),
+        select(_REFERENCED.c.birth_id).where(
+            _REFERENCED.c.department == bindparam("department"),
+            _REFERENCED.c.department_ref == bindparam("reference"),
         )
     )
 )
@@ -87,9 +84,6 @@ _UPDATE_STEP = (
     update(_STEPS)
     .where(_STEPS.c.birth_id == bindparam("key_birth"), _STEPS.c.step == bindparam("key_step"))
     .values({name: bindparam(name) for name in (*_STEP_CHANGES, "updated_at")})
-)
-_STEPS_OF = select(_STEPS.c.birth_id, *(_STEPS.c[name] for name in STEP_COLUMNS)).where(
-    _STEPS.c.birth_id.in_(bindparam("ids", expanding=True))
 )
 
 
@@ -179,16 +173,16 @@ async def load(session: AsyncSession, birth_id: str) -> StoredBirth | None:
 
 
 async def load_many(session: AsyncSession, birth_ids: Iterable[str]) -> dict[str, StoredBirth]:
-    """Several births with their steps: two statements, whatever their number."""
-    return await _load(session, _BIRTHS_BY_ID, {"ids": sorted(set(birth_ids))})
+    """Several births with their steps: one statement, whatever their number."""
+    return await _load(session, LOAD_BY_ID, {"ids": sorted(set(birth_ids))})
 
 
 async def load_by_reference(
     session: AsyncSession, department: str, reference: str
 ) -> tuple[StoredBirth, str] | None:
-    """The birth and step that a department knows by `reference`: two statements."""
+    """The birth and step that a department knows by `reference`: one statement."""
     found = await _load(
-        session, _BIRTHS_BY_REFERENCE, {"department": department, "reference": reference}
+        session, LOAD_BY_REFERENCE, {"department": department, "reference": reference}
     )
     for birth in found.values():
         for step in birth.steps:
@@ -200,14 +194,16 @@ async def load_by_reference(
 async def _load(
     session: AsyncSession, births_where: Select[Any], params: dict[str, Any]
 ) -> dict[str, StoredBirth]:
-    births = (await session.execute(births_where, params)).all()
-    steps: dict[str, list[StoredStep]] = {birth.id: [] for birth in births}
-    if births:
-        rows = await session.execute(_STEPS_OF, {"ids": list(steps)})
-        for row in rows:
-            steps[row.birth_id].append(StoredStep(**{n: getattr(row, n) for n in STEP_COLUMNS}))
+    firsts: dict[str, Any] = {}
+    steps: dict[str, list[StoredStep]] = {}
+    for row in await session.execute(births_where, params):
+        if row.event is not None:
+            firsts[row.id] = row
+        steps.setdefault(row.id, [])
+        if row.step is not None:  # None: a birth without steps (outer join)
+            steps[row.id].append(StoredStep(**{n: getattr(row, n) for n in STEP_COLUMNS}))
     found: dict[str, StoredBirth] = {}
-    for birth in births:
+    for birth in firsts.values():
         found[birth.id] = StoredBirth(
             id=birth.id,
             status=birth.status,

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.tables import InboxRow, OutboxRow, StepRow
+from gateway.store import sagas
+from gateway.store.tables import Birth, InboxRow, OutboxRow, StepRow
 from gateway.workers.pruner import batch_end, older
 from gateway.workers.relay import claimable
 from gateway.workers.timers import due_births, earliest_after
@@ -88,8 +89,16 @@ async def test_hot_queries_use_their_indexes_on_postgresql(tmp_path: Path) -> No
                 "ix_outbox_pending|ix_outbox_unpublished",
             ),
             "a birth's steps": (select(StepRow).where(StepRow.birth_id == "b7"), "pk_steps"),
+            "births with their steps": (
+                sagas.BIRTH_AND_STEPS.where(Birth.id.in_(["b7", "b8"])),
+                "pk_steps",
+            ),
             "a callback's step": (
                 select(StepRow).where(StepRow.department == "d", StepRow.department_ref == "R1"),
+                "ix_steps_department_ref",
+            ),
+            "a callback's birth with its steps": (
+                sagas.LOAD_BY_REFERENCE.params(department="d", reference="R1"),
                 "ix_steps_department_ref",
             ),
             # The pruner's batch: its end, then a range of the index up to it.
