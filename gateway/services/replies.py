@@ -17,7 +17,6 @@ from contracts.replies import StepReply
 from gateway.saga.machine import Saga
 from gateway.security.callbacks import Callback
 from gateway.services.unit_of_work import Decide, Item, UnitOfWork
-from gateway.store import sagas
 
 log = structlog.get_logger()
 
@@ -106,14 +105,14 @@ class Checked:
 async def check_callback(uow: UnitOfWork, department: str, callback: Callback) -> Checked | None:
     """Find the step a department's callback answers and try its answer on the
     saga in memory (nothing is written: the orchestrator applies it, batched);
-    None when the reference is not known (yet). One read transaction."""
-    async with uow.db.read() as session:
-        found = await sagas.load_by_reference(session, department, callback.reference)
+    None when the reference is not known (yet). Callbacks that arrive together
+    are looked up by one read."""
+    found = await uow.by_reference(department, callback.reference)
     if found is None:
         return None
-    stored, step = found
-    refused = _on_callback(step, callback.reply)(uow.saga_of(stored), uow.clock.now())
-    return Checked(stored.id, step, refused)
+    saga, step = found
+    refused = _on_callback(step, callback.reply)(saga, uow.clock.now())
+    return Checked(saga.birth_id, step, refused)
 
 
 def callback_envelope(

@@ -37,6 +37,7 @@ T = TypeVar("T")
 Decide = Callable[[Saga, datetime], T]
 CONFLICT_RETRIES = 8
 ADD_BATCH = 50  # births accepted together in one transaction, at most
+REFERENCE_BATCH = 100  # departments' references looked up by one read, at most
 EXCHANGES = {"commands": COMMANDS_EXCHANGE, "notifications": NOTIFICATIONS_EXCHANGE}
 # What a step row and the saga's view of the step both hold, under the same names.
 SHARED = tuple(
@@ -97,6 +98,7 @@ class UnitOfWork:
         self._lookup_key = lookup_key
         self._on_commit = on_commit
         self._adding = Grouped(self._add_together, most=ADD_BATCH)
+        self._referenced = Grouped(self._read_references, most=REFERENCE_BATCH)
 
     def mother_hash(self, event: BirthEvent) -> str:
         return privacy.mother_hash(self._lookup_key, event)
@@ -230,6 +232,20 @@ class UnitOfWork:
         for adding, change in new:
             self._committed(adding.saga, change, now)
         return found
+
+    async def by_reference(self, department: str, reference: str) -> tuple[Saga, str] | None:
+        """The saga (as read now; nothing is written) and the step that a
+        department knows by `reference`; None when no step has it. References
+        asked for together are read by one statement."""
+        found = await self._referenced((department, reference))
+        return None if found is None else (self.saga_of(found[0]), found[1])
+
+    async def _read_references(
+        self, references: list[tuple[str, str]]
+    ) -> list[tuple[sagas.StoredBirth, str] | None]:
+        async with self.db.read() as session:
+            found = await sagas.load_by_references(session, references)
+        return [found.get(reference) for reference in references]
 
     def saga_of(self, stored: sagas.StoredBirth) -> Saga:
         """The saga of a stored birth. Steps declared since it was accepted are

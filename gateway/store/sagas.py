@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,11 +79,12 @@ BIRTH_AND_STEPS = select(
 ).outerjoin_from(_BIRTHS, _STEPS, _STEPS.c.birth_id == _BIRTHS.c.id)
 LOAD_BY_ID = BIRTH_AND_STEPS.where(_BIRTHS.c.id.in_(bindparam("ids", expanding=True)))
 _REFERENCED = _STEPS.alias("referenced")
-LOAD_BY_REFERENCE = BIRTH_AND_STEPS.where(
+LOAD_BY_REFERENCES = BIRTH_AND_STEPS.where(
     _BIRTHS.c.id.in_(
         select(_REFERENCED.c.birth_id).where(
-            _REFERENCED.c.department == bindparam("department"),
-            _REFERENCED.c.department_ref == bindparam("reference"),
+            tuple_(_REFERENCED.c.department, _REFERENCED.c.department_ref).in_(
+                bindparam("references", expanding=True)
+            )
         )
     )
 )
@@ -177,18 +189,19 @@ async def load_many(session: AsyncSession, birth_ids: Iterable[str]) -> dict[str
     return await _load(session, LOAD_BY_ID, {"ids": sorted(set(birth_ids))})
 
 
-async def load_by_reference(
-    session: AsyncSession, department: str, reference: str
-) -> tuple[StoredBirth, str] | None:
-    """The birth and step that a department knows by `reference`: one statement."""
-    found = await _load(
-        session, LOAD_BY_REFERENCE, {"department": department, "reference": reference}
-    )
-    for birth in found.values():
-        for step in birth.steps:
-            if (step.department, step.department_ref) == (department, reference):
-                return birth, step.step
-    return None
+async def load_by_references(
+    session: AsyncSession, references: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[StoredBirth, str]]:
+    """The birth and step that each department knows by each reference (pairs of
+    department and reference; those unknown are left out): one statement."""
+    wanted = set(references)
+    found = await _load(session, LOAD_BY_REFERENCES, {"references": sorted(wanted)})
+    return {
+        (step.department, step.department_ref): (birth, step.step)
+        for birth in found.values()
+        for step in birth.steps
+        if step.department_ref is not None and (step.department, step.department_ref) in references
+    }
 
 
 async def _load(

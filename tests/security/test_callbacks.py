@@ -105,6 +105,35 @@ async def test_forged_stale_and_replayed_callbacks_change_nothing(stack: Stack) 
     assert "rejected: late" in contradiction["detail"]
 
 
+async def test_callbacks_arriving_together_each_reach_their_own_step(stack: Stack) -> None:
+    """Callbacks sent at the same moment are looked up together: each is still
+    answered for its own reference, and each birth gets its own citizen ID."""
+    await stack.faults("mps", later_delay_s=3600)  # only the callbacks below answer
+    events = [birth_event(random.Random(90 + i)) for i in range(4)]
+    ids = [(await stack.post(event)).json()["birth_id"] for event in events]
+    waiting = [
+        await wait_for(household_in(stack, birth_id, "awaiting_department"), what="mps pending")
+        for birth_id in ids
+    ]
+    answers = [
+        {"sqbh": household(b)["department_ref"], "zt": "approved", "gmsfhm": citizen_id_for(e)}
+        for b, e in zip(waiting, events, strict=True)
+    ]
+    answers[3]["gmsfhm"] = citizen_id_for(events[2])  # another child's: refused
+    answers.append({"sqbh": "MPS-NO-SUCH", "zt": "approved", "gmsfhm": citizen_id_for(events[0])})
+    sent = await asyncio.gather(
+        *(
+            stack.anonymous.post("/v1/callbacks/mps", content=body, headers=headers)
+            for body, headers in (signed(answer, MPS_SECRET) for answer in answers)
+        )
+    )
+    assert [r.status_code for r in sent] == [202, 202, 202, 422, 404]
+    for birth_id, event in zip(ids[:3], events, strict=False):
+        done = await wait_for(household_in(stack, birth_id, "completed"), what="registered")
+        assert household(done)["output"]["citizen_id"] == citizen_id_for(event)
+    assert household(await stack.birth(ids[3]))["state"] == "awaiting_department"
+
+
 def citizen_id_for(event: dict[str, Any], seq: int = 17) -> str:
     """The citizen ID public security would give this child: the hukou's region,
     the birth date in China, an odd sequence for a boy and an even one for a girl."""

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import sagas
-from gateway.store.tables import Birth, InboxRow, OutboxRow, StepRow
+from gateway.store.tables import InboxRow, OutboxRow, StepRow
 from gateway.workers.pruner import batch_end, older
 from gateway.workers.relay import claimable
 from gateway.workers.timers import due_births, earliest_after
@@ -27,11 +27,11 @@ FINISHED = 20_000
 
 async def plan_of(conn: AsyncConnection, statement: Any) -> dict[str, Any]:
     """PostgreSQL's plan for `statement`, with its parameters, as it would run it."""
-    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    args = [compiled.params[name] for name in compiled.positiontup]
+    expanded = statement.compile(dialect=conn.dialect).construct_expanded_state()
+    args = [expanded.parameters[name] for name in expanded.positiontup]
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
-    explained = await raw.fetchval(f"EXPLAIN (FORMAT JSON) {compiled}", *args)
+    explained = await raw.fetchval(f"EXPLAIN (FORMAT JSON) {expanded.statement}", *args)
     if isinstance(explained, str):  # asyncpg decodes json only with a codec set
         explained = json.loads(explained)
     plan: dict[str, Any] = explained[0]["Plan"]
@@ -89,16 +89,13 @@ async def test_hot_queries_use_their_indexes_on_postgresql(tmp_path: Path) -> No
                 "ix_outbox_pending|ix_outbox_unpublished",
             ),
             "a birth's steps": (select(StepRow).where(StepRow.birth_id == "b7"), "pk_steps"),
-            "births with their steps": (
-                sagas.BIRTH_AND_STEPS.where(Birth.id.in_(["b7", "b8"])),
-                "pk_steps",
-            ),
+            "births with their steps": (sagas.LOAD_BY_ID.params(ids=["b7", "b8"]), "pk_steps"),
             "a callback's step": (
                 select(StepRow).where(StepRow.department == "d", StepRow.department_ref == "R1"),
                 "ix_steps_department_ref",
             ),
-            "a callback's birth with its steps": (
-                sagas.LOAD_BY_REFERENCE.params(department="d", reference="R1"),
+            "callbacks' births with their steps": (
+                sagas.LOAD_BY_REFERENCES.params(references=[("d", "R1"), ("d", "R2")]),
                 "ix_steps_department_ref",
             ),
             # The pruner's batch: its end, then a range of the index up to it.
