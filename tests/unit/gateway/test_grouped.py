@@ -26,20 +26,28 @@ class Writer:
 
 async def test_a_caller_alone_is_written_at_once() -> None:
     writer = Writer()
-    group = Grouped(writer, most=10)
-    assert await group(2) == 20
-    assert await group(4) == 40
+    grouped = Grouped(writer, most=10)
+    assert await grouped(2) == 20
+    assert await grouped(4) == 40
     assert writer.batches == [[2], [4]]
+
+
+async def behind_a_batch(
+    writer: Writer, grouped: Grouped[int, int], *items: int
+) -> tuple[asyncio.Task[int], list[asyncio.Task[int]]]:
+    """A first batch, `[0]`, held open by `writer`, and callers of `items`
+    arriving while it is; `writer.release.set()` lets it go on."""
+    writer.release.clear()
+    first = asyncio.create_task(grouped(0))
+    await writer.started.wait()
+    later = [asyncio.create_task(grouped(i)) for i in items]
+    await asyncio.sleep(0)  # they are all waiting now
+    return first, later
 
 
 async def test_callers_arriving_during_a_batch_go_together_in_the_next() -> None:
     writer = Writer()
-    writer.release.clear()
-    group = Grouped(writer, most=3)
-    first = asyncio.create_task(group(0))
-    await writer.started.wait()
-    later = [asyncio.create_task(group(i)) for i in (2, 4, 6, 8)]
-    await asyncio.sleep(0)  # they are all waiting now
+    first, later = await behind_a_batch(writer, Grouped(writer, most=3), 2, 4, 6, 8)
     writer.release.set()
     assert await first == 0
     assert await asyncio.gather(*later) == [20, 40, 60, 80]
@@ -48,14 +56,9 @@ async def test_callers_arriving_during_a_batch_go_together_in_the_next() -> None
 
 async def test_each_caller_hears_its_own_outcome() -> None:
     writer = Writer()
-    writer.release.clear()
-    group = Grouped(writer, most=10)
-    blocker = asyncio.create_task(group(0))
-    await writer.started.wait()
-    odd, even = asyncio.create_task(group(1)), asyncio.create_task(group(2))
-    await asyncio.sleep(0)
+    first, (odd, even) = await behind_a_batch(writer, Grouped(writer, most=10), 1, 2)
     writer.release.set()
-    await blocker
+    await first
     with pytest.raises(ValueError, match="odd 1"):
         await odd
     assert await even == 20
@@ -71,23 +74,18 @@ async def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs(
             raise ConnectionError("store down")
         return list(items)
 
-    group = Grouped(broken, most=10)
+    grouped = Grouped(broken, most=10)
     with pytest.raises(ConnectionError):
-        await group(1)
-    assert await group(2) == 2
+        await grouped(1)
+    assert await grouped(2) == 2
 
 
 async def test_a_caller_gone_before_its_batch_began_is_left_out() -> None:
     writer = Writer()
-    writer.release.clear()
-    group = Grouped(writer, most=10)
-    blocker = asyncio.create_task(group(0))
-    await writer.started.wait()
-    gone, stays = asyncio.create_task(group(2)), asyncio.create_task(group(4))
-    await asyncio.sleep(0)
+    first, (gone, stays) = await behind_a_batch(writer, Grouped(writer, most=10), 2, 4)
     gone.cancel()
     writer.release.set()
-    await blocker
+    await first
     assert await stays == 40
     assert gone.cancelled()
     assert writer.batches == [[0], [4]]
