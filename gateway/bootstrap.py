@@ -42,8 +42,8 @@ log = structlog.get_logger()
 
 Role = Literal["relay", "orchestrator", "timers", "notifier", "dead_letters"]
 ALL_ROLES: tuple[Role, ...] = ("relay", "orchestrator", "timers", "notifier", "dead_letters")
-# A command was sent for these steps, or a poll of the department is planned.
 KEY_CHECK_BATCH = 100  # API keys checked by one read, at most
+# A command was sent for these steps, or a poll of the department is planned.
 IN_FLIGHT_STATES = (
     StepState.QUEUED.value,
     StepState.IN_PROGRESS.value,

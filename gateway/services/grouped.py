@@ -23,21 +23,21 @@ class Grouped(Generic[In, Out]):
     def __init__(self, run: Run[In, Out], *, most: int) -> None:
         self._run, self._most = run, most
         self._waiting: list[tuple[In, asyncio.Future[Out]]] = []
-        self._writing: asyncio.Task[None] | None = None
+        self._running: asyncio.Task[None] | None = None
 
     async def __call__(self, item: In) -> Out:
         outcome: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, outcome))
-        if self._writing is None:
-            self._writing = asyncio.create_task(self._write_all())
+        if self._running is None:
+            self._running = asyncio.create_task(self._run_all())
         return await outcome
 
-    async def _write_all(self) -> None:
+    async def _run_all(self) -> None:
         batch: list[tuple[In, asyncio.Future[Out]]] = []
         try:
             while self._waiting:
                 # A caller gone before its batch began (its client went away) is
-                # left out; one gone during it is written, as when a request is
+                # left out; one gone during it is run, as when a request is
                 # cancelled while its transaction commits.
                 batch = [w for w in self._waiting[: self._most] if not w[1].done()]
                 del self._waiting[: self._most]
@@ -55,7 +55,7 @@ class Grouped(Generic[In, Out]):
                     else:
                         future.set_result(outcome)
         finally:
-            self._writing = None
+            self._running = None
             for _, future in [*batch, *self._waiting]:  # only when the loop is stopping
                 future.cancel()
             self._waiting.clear()
