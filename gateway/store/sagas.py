@@ -69,7 +69,7 @@ _INSERT_BIRTH, _INSERT_VERSION, _INSERT_STEPS, _INSERT_HISTORY, _INSERT_OUTBOX =
 # A birth and its steps in one statement: a row a step, the birth's columns
 # beside each, its event (the one large, sealed column) on its first row only.
 _FIRST_ROW = func.row_number().over(partition_by=_BIRTHS.c.id, order_by=_STEPS.c.step) == 1
-BIRTH_AND_STEPS = select(
+_BIRTH_AND_STEPS = select(
     *(
         _BIRTHS.c[name]
         for name in ("id", "status", "event_version", "version", "history_seq", "cancel_reason")
@@ -77,9 +77,9 @@ BIRTH_AND_STEPS = select(
     case((_FIRST_ROW, _BIRTHS.c.event)).label("event"),
     *(_STEPS.c[name] for name in STEP_COLUMNS),
 ).outerjoin_from(_BIRTHS, _STEPS, _STEPS.c.birth_id == _BIRTHS.c.id)
-LOAD_BY_ID = BIRTH_AND_STEPS.where(_BIRTHS.c.id.in_(bindparam("ids", expanding=True)))
+LOAD_BY_ID = _BIRTH_AND_STEPS.where(_BIRTHS.c.id.in_(bindparam("ids", expanding=True)))
 _REFERENCED = _STEPS.alias("referenced")
-LOAD_BY_REFERENCES = BIRTH_AND_STEPS.where(
+LOAD_BY_REFERENCES = _BIRTH_AND_STEPS.where(
     _BIRTHS.c.id.in_(
         select(_REFERENCED.c.birth_id).where(
             tuple_(_REFERENCED.c.department, _REFERENCED.c.department_ref).in_(
