@@ -25,10 +25,10 @@ class SandboxSettings(BaseSettings):
     hrss_secret: SecretStr = SecretStr("dev-hrss-secret")
     wjw_secret: SecretStr = SecretStr("dev-wjw-secret")
     later_delay_s: float = Field(default=1.5, ge=0)
-    # Idle connections kept like a department behind a common web server (nginx:
-    # 75 s), longer than the adapters' pool keeps them (httpx: 5 s).
-    keep_alive_s: int = Field(default=75, ge=1)
     """Default time a review (mps) or card making (hrss) takes; faults override it."""
+    keep_alive_s: int = Field(default=75, ge=1)
+    """How long an idle connection is kept, as by a department behind a common web
+    server (nginx: 75 s): longer than the adapters' pool keeps one (httpx: 5 s)."""
     sweep_interval_s: float = Field(default=0.1, gt=0)
     """How often the background loop looks for later answers that are due."""
     callback_attempts: int = Field(default=5, ge=1)

@@ -200,7 +200,7 @@ async def load_by_references(
         (step.department, step.department_ref): (birth, step.step)
         for birth in found.values()
         for step in birth.steps
-        if step.department_ref is not None and (step.department, step.department_ref) in references
+        if step.department_ref is not None and (step.department, step.department_ref) in wanted
     }
 
 
